@@ -1,0 +1,48 @@
+"""What a text is made of once read: metadata and chapters of paragraphs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Facts about the work and the review, used for tags, the spoken introduction and feeds."""
+
+    title: str = ""
+    """Title of the episode (for a review: the work under review, e.g. "Her")."""
+    headline: str = ""
+    """The review's own headline, e.g. "Falling in love with AI"."""
+    author: str = ""
+    """Who wrote the text; the MP3's artist."""
+    published: str = ""
+    """Publication date, ISO 8601 (YYYY-MM-DD) when known."""
+    updated: str = ""
+    """Last update date, ISO 8601 when known."""
+    tagline: str = ""
+    """A one-line summary of the work."""
+    genre: str = ""
+    year: str = ""
+    """Year of the work under review (not of the review)."""
+    director: str = ""
+    cast: tuple[str, ...] = ()
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A titled run of paragraphs. The opening chapter of a review may have no title."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text ready to be scripted: its metadata and its chapters in reading order."""
+
+    metadata: Metadata
+    chapters: tuple[Chapter, ...]
+    introduction: str = ""
+    """A short spoken introduction made from the metadata ("Her, 2013. Directed by …")."""
+    extras: dict = field(default_factory=dict)
