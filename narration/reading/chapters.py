@@ -1,0 +1,80 @@
+"""Paragraph units → chapters, and the metadata shared by every reader."""
+
+from __future__ import annotations
+
+from narration.document import Chapter, Document, Metadata
+from narration.errors import EmptyTextError
+from narration.reading.fields import split_names, year_of
+from narration.reading.introduction import introduce
+from narration.reading.paragraphs import Unit
+
+# Facts with a slot in Metadata; everything else is kept in Document.extras["fields"].
+METADATA_FIELDS = {"title", "headline", "author", "published", "updated", "tagline", "genre", "year"}
+
+
+def assemble_chapters(units: list[Unit]) -> tuple[Chapter, ...]:
+    """Start a chapter at every heading unit; text before the first heading is an untitled opening."""
+    chapters: list[Chapter] = []
+    title, paragraphs = "", []
+    for unit in units:
+        if unit.heading and paragraphs:
+            chapters.append(Chapter(title, tuple(paragraphs)))
+            title, paragraphs = unit.text, []
+        elif unit.heading:
+            # Headings with nothing between them ("Part One", "The Beginning") name one chapter.
+            title = f"{title.rstrip(':')}: {unit.text}" if title else unit.text
+        elif unit.text:
+            paragraphs.append(unit.text)
+    if paragraphs or title:
+        chapters.append(Chapter(title, tuple(paragraphs)))
+    return tuple(chapter for chapter in chapters if chapter.paragraphs)
+
+
+def build_document(
+    chapters: tuple[Chapter, ...], fields: list[tuple[str, str]], *, title: str, author: str, source: str
+) -> Document:
+    """A Document from chapters and (field, value) pairs; explicit title/author arguments win."""
+    if not chapters:
+        raise EmptyTextError(
+            "The text has no paragraphs to narrate (only a title, labels or site links). "
+            "Paste the full text of the review or article."
+        )
+    values: dict[str, str] = {}
+    cast: list[str] = []
+    directors: list[str] = []
+    extras: dict[str, str] = {}
+    for name, value in fields:
+        if name == "cast":
+            cast.extend(n for n in split_names(value) if n not in cast)
+        elif name == "director":
+            directors.extend(n for n in split_names(value) if n not in directors)
+        elif name in METADATA_FIELDS:
+            values.setdefault(name, value)
+        else:
+            extras.setdefault(name, value)
+    if "year" in values:
+        values["year"] = year_of(values["year"]) or values["year"]
+    elif "released" in extras and year_of(extras["released"]):
+        values["year"] = year_of(extras["released"])
+    if title:
+        values["title"] = title
+    if author:
+        values["author"] = author
+    metadata = Metadata(
+        **values,
+        director=_join_names(directors),
+        cast=tuple(cast),
+    )
+    return Document(
+        metadata=metadata,
+        chapters=chapters,
+        introduction=introduce(metadata, extras),
+        extras={"fields": extras, "source": source},
+    )
+
+
+def _join_names(names: list[str]) -> str:
+    """ "A", "A and B", "A, B and C": how names are said aloud."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,397 @@
+"""Reading texts into Documents: the sample review, other plain shapes, Markdown, API chapters."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from narration.document import Metadata
+from narration.errors import EmptyTextError, InvalidTextError
+from narration.reading import decode_text, introduce, read_chapters, read_markdown, read_plain
+
+TEXTS = Path(__file__).parent / "texts"
+SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "her-review.txt"
+
+
+def all_paragraphs(document):
+    """Every paragraph of every chapter, in order."""
+    return [paragraph for chapter in document.chapters for paragraph in chapter.paragraphs]
+
+
+@pytest.fixture(scope="module")
+def her():
+    return read_plain(SAMPLE.read_text(encoding="utf-8"))
+
+
+# --- The sample review --------------------------------------------------------------------
+
+
+def test_sample_chapter_titles_in_order(her):
+    assert [chapter.title for chapter in her.chapters] == [
+        "", "Setting and introductions", "When He met Her", "Love Progresses",
+        "Complications and an Owl", "The Big Revelation", "Final Notes",
+    ]
+
+
+def test_sample_site_chrome_is_not_narrated(her):
+    text = " ".join(all_paragraphs(her))
+    assert "Return to user reviews" not in text
+    assert "Discuss Her below" not in text
+
+
+def test_sample_title_block_becomes_metadata(her):
+    metadata = her.metadata
+    assert (metadata.title, metadata.year, metadata.director) == ("Her", "2013", "Spike Jonze")
+    assert metadata.cast == ("Joaquin Phoenix",)
+    assert (metadata.published, metadata.updated) == ("2014-08-08", "2023-09-11")
+    assert metadata.headline == "Falling in love with AI"
+    assert metadata.genre == "Drama"
+    assert metadata.tagline.startswith("A lonely writer develops")
+
+
+def test_sample_title_block_is_not_narrated_as_fields(her):
+    text = " ".join(all_paragraphs(her))
+    for raw in ("Genre Drama", "Production year", "Male actors", "Published:", "Falling in love with AI"):
+        assert raw not in text
+
+
+def test_sample_opening_and_closing_paragraphs(her):
+    assert her.chapters[0].paragraphs[0].startswith("All right, before I begin")
+    assert "Now, onwards to the review." in her.chapters[0].paragraphs
+    assert her.chapters[-1].paragraphs[-1] == "That little kid cracked me up. Seriously. He is worth the movie alone."
+
+
+def test_sample_introduction_is_spoken_not_labels(her):
+    assert "Spike Jonze" in her.introduction
+    assert "Genre" not in her.introduction and "Production year" not in her.introduction
+    assert her.introduction.startswith("Her, 2013.")
+    assert her.introduction.endswith("Falling in love with AI.")
+
+
+def test_sample_keeps_typography_and_collapses_spaces(her):
+    text = " ".join(all_paragraphs(her))
+    assert "\u201cHer\u201d" in text and "haven\u2019t" in text
+    assert "\u00a0" not in text and "  " not in text
+
+
+def test_sample_pasted_without_blank_lines_reads_the_same(her):
+    """Text copied from a page often has one newline between paragraphs."""
+    compact = re.sub(r"\n\s*\n+", "\n", SAMPLE.read_text(encoding="utf-8"))
+    document = read_plain(compact)
+    assert [chapter.title for chapter in document.chapters] == [chapter.title for chapter in her.chapters]
+    assert document.metadata == her.metadata
+    assert all_paragraphs(document) == all_paragraphs(her)
+
+
+# --- Other plain texts ---------------------------------------------------------------------
+
+PLAIN_CASES = [
+    pytest.param(
+        "book-review.txt",
+        ["", "What Stevens Will Not Say", "Why It Still Works"],
+        {"title": "The Remains of the Day", "author": "Anna Berg", "published": "2021-03-03",
+         "year": "1989", "headline": "A butler's road trip through memory"},
+        "I came to this novel late",
+        "Read it slowly. It rewards patience.",
+        ["Posted by", "Labels", "Share this", "Twitter", "comments", "Books", "Kazuo Ishiguro"],
+        id="book-review-blog-chrome",
+    ),
+    pytest.param(
+        "article-no-headings.txt",
+        [""],
+        {"title": "Why I Walk to Work", "author": "Sam Ortiz", "updated": "2022-06-02"},
+        "Every morning at half past seven",
+        "If you can, try it for a week. Leave the headphones at home.",
+        ["Read more", "Advertisement", "All rights reserved", "By Sam Ortiz"],
+        id="article-without-headings",
+    ),
+    pytest.param(
+        "title-case-review.txt",
+        ["", "The Look And The Sound", "Performances Worth The Ticket"],
+        {"title": "Dune: Part Two", "year": "2024", "director": "Denis Villeneuve",
+         "cast": ("Timothée Chalamet", "Zendaya"), "headline": "A Bigger, Louder, Better Sequel"},
+        "I went in with low expectations",
+        "Highly recommended",
+        ["Previous review", "Next review", "Runtime"],
+        id="one-line-paragraphs-title-case-headings",
+    ),
+    pytest.param(
+        "numbered-list.txt",
+        ["", "The Lessons", "What I Would Do Differently"],
+        {"title": "Five Things I Learned Baking Bread at Home"},
+        "Last spring I decided",
+        "Happy baking.",
+        ["Back to top"],
+        id="numbered-list",
+    ),
+]
+
+
+@pytest.mark.parametrize("name, titles, metadata, opening, last, absent", PLAIN_CASES)
+def test_plain_texts(name, titles, metadata, opening, last, absent):
+    document = read_plain((TEXTS / name).read_text(encoding="utf-8"))
+    assert [chapter.title for chapter in document.chapters] == titles
+    for field, value in metadata.items():
+        assert getattr(document.metadata, field) == value, field
+    assert document.chapters[0].paragraphs[0].startswith(opening)
+    assert document.chapters[-1].paragraphs[-1] == last
+    text = " ".join(all_paragraphs(document))
+    for chrome in absent:
+        assert chrome not in text
+
+
+def test_short_prose_lines_with_punctuation_stay_in_their_chapter():
+    document = read_plain((TEXTS / "title-case-review.txt").read_text(encoding="utf-8"))
+    assert "Wow." in document.chapters[0].paragraphs
+    assert "Not everything lands." in document.chapters[1].paragraphs
+
+
+def test_numbered_list_items_are_sentences_of_their_own():
+    document = read_plain((TEXTS / "numbered-list.txt").read_text(encoding="utf-8"))
+    lessons = document.chapters[1].paragraphs
+    assert len(lessons) == 5
+    assert lessons[1] == "2. A cold kitchen is not a disaster, it just makes everything slower."
+    assert lessons[3] == "4. Steam makes the crust."
+    assert "keep a notebook by the oven." in document.chapters[2].paragraphs
+
+
+def test_book_creator_is_introduced_without_labels():
+    document = read_plain((TEXTS / "book-review.txt").read_text(encoding="utf-8"))
+    assert "By Kazuo Ishiguro." in document.introduction
+    assert "Author" not in document.introduction and "Pages" not in document.introduction
+    assert document.extras["fields"]["creator"] == "Kazuo Ishiguro"
+
+
+@pytest.mark.parametrize(
+    "text, title, expected_title, first_paragraph",
+    [
+        ("My Quiet Year\n\nIt was a quiet year.\n", "", "My Quiet Year", "It was a quiet year."),
+        ("It was a quiet year.\n\nNothing happened.\n", "", "", "It was a quiet year."),
+        ("It was a quiet year.\n", "Given Title", "Given Title", "It was a quiet year."),
+        ("Given Title\n\nIt was a quiet year.\n", "Given Title", "Given Title", "It was a quiet year."),
+    ],
+)
+def test_plain_title_without_title_block(text, title, expected_title, first_paragraph):
+    document = read_plain(text, title=title)
+    assert document.metadata.title == expected_title
+    assert document.chapters[0].paragraphs[0] == first_paragraph
+
+
+def test_compact_title_block_without_blank_lines():
+    document = read_plain("Why I Walk\nBy Sam Ortiz\nGenre: Essay\n\nI walk. It is nice.\n")
+    assert (document.metadata.title, document.metadata.author) == ("Why I Walk", "Sam Ortiz")
+    assert all_paragraphs(document) == ["I walk. It is nice."]
+
+
+def test_title_and_author_arguments_win_over_the_text():
+    document = read_plain(SAMPLE.read_text(encoding="utf-8"), title="Her, a review", author="Ingrid")
+    assert document.metadata.title == "Her, a review"
+    assert document.metadata.author == "Ingrid"
+
+
+@pytest.mark.parametrize(
+    "date_line, published",
+    [
+        ("Published: Aug 8, 2014", "2014-08-08"),
+        ("Posted on 3 March 2021", "2021-03-03"),
+        ("Date: 2019-12-31", "2019-12-31"),
+        ("By Jane Roe, Friday, September 1st, 2023", "2023-09-01"),
+        ("Published: Sept. 11, 2023", "2023-09-11"),
+    ],
+)
+def test_title_block_dates_become_iso(date_line, published):
+    document = read_plain(f"A Film (2001)\n\n{date_line}\nGenre: Comedy\n\nIt was funny. I laughed.\n")
+    assert document.metadata.published == published
+    assert document.chapters[0].paragraphs == ("It was funny. I laughed.",)
+
+
+def test_hard_wrapped_lines_are_joined_and_hyphenated_words_rejoined():
+    text = "It was a well-\nknown fact that the   film\nwas long.\n\nThe second\tparagraph.\n"
+    document = read_plain(text)
+    assert document.chapters[0].paragraphs == (
+        "It was a well-known fact that the film was long.",
+        "The second paragraph.",
+    )
+
+
+@pytest.mark.parametrize(
+    "line, is_heading",
+    [
+        ("Setting and introductions", True),
+        ("Complications and an Owl", True),
+        ("Now, onwards to the review.", False),
+        ("That little kid cracked me up. Seriously.", False),
+        ("Many questions remain:", False),
+        ("but then it rained", False),  # lower-case start: a fragment, not a title
+        ("- an item in a list", False),
+        ("This line is far too long to be a chapter title of anything at all", False),
+    ],
+)
+def test_heading_detection(line, is_heading):
+    text = f"Opening paragraph of the text. It is prose.\n\n{line}\n\nA real paragraph follows here. It is prose.\n"
+    titles = [chapter.title for chapter in read_plain(text).chapters]
+    assert (line in titles) is is_heading
+
+
+def test_title_like_line_at_the_end_is_not_a_heading():
+    document = read_plain("Opening paragraph. It is prose.\n\nFinal Thoughts\n")
+    assert [chapter.title for chapter in document.chapters] == [""]
+    assert document.chapters[0].paragraphs[-1] == "Final Thoughts"
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    ["» Back to reviews", "Share this", "Was this review helpful?", "Copyright 2024 Example Media",
+     "Sign in", "https://example.com/review/42", "Home › Films › Reviews", "12 of 15 people found this review helpful"],
+)
+def test_site_chrome_lines_are_dropped_anywhere(chrome):
+    document = read_plain(f"Opening paragraph. It is prose.\n\n{chrome}\n\nSecond paragraph. Also prose.\n")
+    assert all_paragraphs(document) == ["Opening paragraph. It is prose.", "Second paragraph. Also prose."]
+
+
+def test_trailing_links_after_chrome_are_dropped_but_earlier_short_lines_stay():
+    text = (
+        "The review itself. It is prose.\n\nHighly recommended\n\n"
+        "Posted by Kim at 9:14 PM\n\nOlder posts\n\nTwitter\n"
+    )
+    assert all_paragraphs(read_plain(text)) == ["The review itself. It is prose.", "Highly recommended"]
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+MARKDOWN_CASES = [
+    pytest.param("# Title\n\nOpening.\n\n## First\n\nOne.\n\nSecond\n------\n\nTwo.\n",
+                 ["", "First", "Second"], ["Opening.", "One.", "Two."], ["#", "---"], id="headings"),
+    pytest.param("Some *emphasis*, **strong** and ~~struck~~ words.\n",
+                 [""], ["Some emphasis, strong and struck words."], ["*", "~"], id="emphasis"),
+    pytest.param("Read [the review](https://example.com/r) now.\n",
+                 [""], ["Read the review now."], ["https", "]("], id="links"),
+    pytest.param("Reasons:\n\n- it is short\n- it is funny!\n\n1. first\n2. second\n",
+                 [""], ["Reasons:", "it is short.", "it is funny!", "1. first.", "2. second."], ["- "], id="lists"),
+    pytest.param("> A quoted line\n> that wraps.\n\nAfter.\n",
+                 [""], ["A quoted line that wraps.", "After."], [">"], id="quotes"),
+    pytest.param("Before.\n\n```python\nprint('x')\n```\n\n    indented = code()\n\nUse `foo_bar()` or `make`.\n",
+                 [""], ["Before.", "A code example is omitted.", "Use or make."], ["print", "indented", "foo_bar"],
+                 id="code-skipped"),
+    pytest.param("Look.\n\n![A poster of the film](poster.jpg)\n\n![](decoration.png)\n",
+                 [""], ["Look.", "Image: A poster of the film."], ["poster.jpg", "decoration"], id="image-alt"),
+    pytest.param("Safe.\n\n<div><script>alert('x')</script><p>Shown &amp; kept</p><style>p{}</style></div>\n\n"
+                 "Inline <b>bold</b> <script>evil()</script>end.\n",
+                 [""], ["Safe.", "Shown & kept", "Inline bold end."], ["alert", "evil", "<", "p{}"], id="raw-html"),
+    pytest.param("| Film | Year |\n|---|---|\n| Her | 2013 |\n",
+                 [""], ["Film: Her, Year: 2013."], ["|"], id="table"),
+]
+
+
+@pytest.mark.parametrize("markdown, titles, paragraphs, absent", MARKDOWN_CASES)
+def test_markdown(markdown, titles, paragraphs, absent):
+    document = read_markdown(markdown)
+    assert [chapter.title for chapter in document.chapters] == titles
+    assert all_paragraphs(document) == paragraphs
+    text = " ".join(all_paragraphs(document) + [chapter.title for chapter in document.chapters])
+    for fragment in absent:
+        assert fragment not in text
+
+
+@pytest.mark.parametrize(
+    "markdown, title, expected_title, titles",
+    [
+        ("# Her (2013)\n\nOpening.\n\n## Part\n\nText.\n", "", "Her", ["", "Part"]),
+        ("# One\n\nA.\n\n# Two\n\nB.\n", "", "", ["One", "Two"]),
+        ("# Falling in love\n\nA.\n", "Her", "Her", [""]),
+        ("---\ntitle: From Front Matter\nauthor: Jo\n---\n\nBody text.\n", "", "From Front Matter", [""]),
+    ],
+)
+def test_markdown_title_rules(markdown, title, expected_title, titles):
+    document = read_markdown(markdown, title=title)
+    assert document.metadata.title == expected_title
+    assert [chapter.title for chapter in document.chapters] == titles
+
+
+def test_markdown_consecutive_headings_name_one_chapter():
+    document = read_markdown("# Book\n\n## Part One\n\n### The Beginning\n\nIt began.\n")
+    assert [chapter.title for chapter in document.chapters] == ["Part One: The Beginning"]
+
+
+# --- Structured chapters --------------------------------------------------------------------
+
+
+def test_read_chapters_splits_paragraphs_and_keeps_titles():
+    document = read_chapters(
+        [{"title": "Start", "text": "One line\nwrapped.\n\nTwo."}, {"title": "", "text": "Three."}],
+        title="T", author="A",
+    )
+    assert [(chapter.title, chapter.paragraphs) for chapter in document.chapters] == [
+        ("Start", ("One line wrapped.", "Two.")), ("", ("Three.",)),
+    ]
+    assert (document.metadata.title, document.metadata.author) == ("T", "A")
+
+
+@pytest.mark.parametrize(
+    "chapters, error, field",
+    [
+        ("just text", InvalidTextError, "chapters"),
+        ([], EmptyTextError, "chapters"),
+        (["text"], InvalidTextError, "chapters[0]"),
+        ([{"title": "ok", "text": "fine"}, {"title": 3, "text": "x"}], InvalidTextError, "chapters[1].title"),
+        ([{"title": "a", "text": "b"}] * 3 + [{"title": "", "text": None}], InvalidTextError, "chapters[3].text"),
+        ([{"title": "a"}], InvalidTextError, "chapters[0].text"),
+        ([{"title": "a", "txt": "b"}], InvalidTextError, "chapters[0].txt"),
+        ([{"title": "a", "text": " \n\n "}], EmptyTextError, "chapters[0].text"),
+        ([{"title": "x" * 500, "text": "b"}], InvalidTextError, "chapters[0].title"),
+    ],
+)
+def test_read_chapters_validation(chapters, error, field):
+    with pytest.raises(error) as raised:
+        read_chapters(chapters)
+    assert raised.value.field == field
+    assert field.split(".")[0] in raised.value.message
+
+
+# --- Decoding and empty texts ---------------------------------------------------------------
+
+
+def test_decode_text_reports_offset_of_invalid_utf8():
+    with pytest.raises(InvalidTextError) as raised:
+        decode_text("caf\u00e9 ".encode() + b"\xff\xfe rest")
+    assert "offset 6" in raised.value.message and "UTF-8" in raised.value.message
+
+
+def test_decode_text_strips_bom_controls_and_normalizes_newlines():
+    assert decode_text(b"\xef\xbb\xbfOne\r\nTwo\rThree\x00\x07\tend") == "One\nTwo\nThree\tend"
+    assert decode_text("\u201cquoted\u201d \u2014 dash".encode()) == "\u201cquoted\u201d \u2014 dash"
+
+
+@pytest.mark.parametrize("reader", [read_plain, read_markdown])
+@pytest.mark.parametrize("text", ["", "   \n\t\n  ", "\u00a0\n"])
+def test_empty_text_is_an_error(reader, text):
+    with pytest.raises(EmptyTextError):
+        reader(text)
+
+
+def test_text_of_only_chrome_is_an_error_that_says_what_to_do():
+    with pytest.raises(EmptyTextError, match="Paste the full text"):
+        read_plain("»Return to user reviews\n\nDiscuss Her below:\n")
+
+
+# --- Introduction ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "metadata, expected",
+    [
+        (Metadata(title="Her", year="2013", director="Spike Jonze", cast=("Joaquin Phoenix",), genre="Drama",
+                  tagline="A lonely writer falls for an operating system.", headline="Falling in love with AI"),
+         "Her, 2013. Directed by Spike Jonze, with Joaquin Phoenix. A drama. "
+         "A lonely writer falls for an operating system. Falling in love with AI."),
+        (Metadata(title="Alien", genre="Horror"), "Alien. A horror story."),
+        (Metadata(title="Why?", year="1999"), "Why? From 1999."),
+        (Metadata(cast=("A", "B", "C", "D")), "With A, B and C."),
+        (Metadata(headline="My year", author="Kim"), "My year, by Kim."),
+        (Metadata(), ""),
+    ],
+)
+def test_introduce(metadata, expected):
+    assert introduce(metadata) == expected
