@@ -1,0 +1,109 @@
+"""Speak a chapter's utterances and join them, with pauses, into one clip with exact cue times."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import soxr
+
+from narration.audio import Audio
+from narration.script import ChapterScript, Pause, Utterance
+from narration.timeline import Cue, RenderedChapter
+
+log = logging.getLogger(__name__)
+
+OUTPUT_RATE = 44100
+"""Sample rate of everything after synthesis; Apple asks for 44.1 or 48 kHz."""
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silences in seconds: how the narration breathes between things said."""
+
+    sentence: float = 0.35
+    """After a sentence inside a paragraph."""
+    paragraph: float = 0.8
+    """After the last sentence of a paragraph."""
+    title: float = 1.0
+    """After a chapter title or the spoken introduction."""
+    lead_in: float = 0.6
+    """At the very start of the episode, before the first title is spoken, so players that start
+    late or fade in do not clip the first word."""
+    chapter: float = 1.2
+    """Between the last words of one chapter and the title of the next."""
+    fade: float = 0.01
+    """Fade-in and fade-out on every clip, so joins never click."""
+
+    def after(self, pause: Pause) -> float:
+        """Seconds of silence that follow an utterance marked with `pause`."""
+        return {Pause.SENTENCE: self.sentence, Pause.PARAGRAPH: self.paragraph,
+                Pause.TITLE: self.title}[Pause(pause)]
+
+
+def samples_for(seconds: float, rate: int) -> int:
+    """Whole samples for a duration; every length goes through here so sums stay exact."""
+    return round(seconds * rate)
+
+
+def resample(audio: Audio, rate: int = OUTPUT_RATE) -> np.ndarray:
+    """The clip at `rate`, exactly round(n * rate / src) samples long, as float32.
+
+    soxr's "HQ" quality is transparent for speech; its output length can differ from the
+    rounded ideal by a sample, so it is padded or cut to keep timings predictable.
+    """
+    samples = np.asarray(audio.samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"engines must return mono audio, got shape {samples.shape}")
+    expected = round(len(samples) * rate / audio.rate)
+    if audio.rate != rate and len(samples):
+        samples = soxr.resample(samples, audio.rate, rate, quality="HQ").astype(np.float32)
+    if len(samples) > expected:
+        samples = samples[:expected]
+    elif len(samples) < expected:
+        samples = np.pad(samples, (0, expected - len(samples)))
+    return samples
+
+
+def fade_edges(samples: np.ndarray, fade_samples: int) -> np.ndarray:
+    """A copy with raised-cosine fades that start and end at exactly zero.
+
+    Engines often stop mid-cycle; a clip that jumps from full scale to silence clicks.
+    """
+    out = np.array(samples, dtype=np.float32, copy=True)
+    n = min(fade_samples, len(out) // 2)
+    if n <= 0:
+        return out
+    ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)).astype(np.float32)
+    out[:n] *= ramp
+    out[len(out) - n:] *= ramp[::-1]
+    return out
+
+
+def render_chapter(script: ChapterScript, speak: Callable[[Utterance], Audio], *,
+                   pauses: Pauses = Pauses(), rate: int = OUTPUT_RATE) -> RenderedChapter:
+    """Speak each utterance in order and lay the clips end to end with their pauses.
+
+    Cue times come from integer sample counts, so they are exact to the sample. Nothing is
+    trimmed from engine output: what the engine returns is where the cue is. No pause follows
+    the chapter's last utterance; the gap between chapters belongs to `assemble_episode`.
+    """
+    fade = samples_for(pauses.fade, rate)
+    pieces: list[np.ndarray] = []
+    cues: list[Cue] = []
+    position = 0
+    for index, utterance in enumerate(script.utterances):
+        clip = fade_edges(resample(speak(utterance), rate), fade)
+        pieces.append(clip)
+        cues.append(Cue(position / rate, (position + len(clip)) / rate, utterance.text))
+        position += len(clip)
+        if index < len(script.utterances) - 1:
+            gap = samples_for(pauses.after(utterance.pause), rate)
+            pieces.append(np.zeros(gap, dtype=np.float32))
+            position += gap
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    log.debug("rendered chapter %r: %d utterances, %.1f s", script.title, len(cues),
+              position / rate)
+    return RenderedChapter(script.title, Audio(samples, rate), tuple(cues))

@@ -1,0 +1,224 @@
+"""The MP3 a user downloads: decodes to the right length and loudness, carries tags and chapters
+that agree with its sidecars, and is never left half-written."""
+
+import json
+import re
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from mutagen.id3 import ID3, CTOCFlags
+from mutagen.mp3 import MP3
+
+from tests.fakes import BabbleEngine, ToneEngine, make_speak
+from narration import tags as tags_module
+from narration.assemble import assemble_episode
+from narration.cover import render_cover
+from narration.document import Metadata
+from narration.encode import AudioSegment, encode_mp3  # pydub's, with its converter set
+from narration.loudness import normalize_loudness
+from narration.render import Pauses, render_chapter
+from narration.script import ChapterScript, Pause, Utterance
+from narration.sidecars import vtt_timestamp, webvtt
+from narration.tags import write_episode
+from narration.timeline import Cue
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+METADATA = Metadata(title="Her", headline="Falling in love with AI", author="A. Reviewer",
+                    published="2024-02-14", year="2013")
+
+
+def chapter(title: str, sentences: list[str]) -> ChapterScript:
+    return ChapterScript(title, (Utterance(title, title, Pause.TITLE),
+                                 *(Utterance(s, s, Pause.SENTENCE) for s in sentences)))
+
+
+SCRIPTS = [
+    chapter("Introduction", ["Her, 2013. Directed by Spike Jonze, with Joaquin Phoenix."]),
+    chapter("Love & <code>", ["Is it love if one of you is software?",
+                              "The film says yes, and then\nsays something harder."]),
+    chapter("Ending", ["Theodore finally writes a letter of his own, and it is to Catherine."]),
+]
+
+
+@pytest.fixture(scope="module")
+def episode():
+    """A short episode in a speech-like voice, loud enough to need the limiter."""
+    speak = make_speak(BabbleEngine(22050, seconds_per_word=0.3, amplitude=0.9))
+    return assemble_episode([render_chapter(s, speak) for s in SCRIPTS])
+
+
+@pytest.fixture(scope="module")
+def written(episode, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("episode")
+    cover = render_cover("Her", "Falling in love with AI", size=1400)
+    return write_episode(episode, METADATA, folder / "her.mp3", cover=cover), cover
+
+
+def decode(path) -> np.ndarray:
+    """The MP3 decoded by ffmpeg to 16-bit mono samples, however many it holds."""
+    raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
+                         check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<i2")
+
+
+def ebur128(path) -> tuple[float, float]:
+    """ffmpeg's own integrated loudness and true peak of the decoded file."""
+    result = subprocess.run([FFMPEG, "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
+                             "-f", "null", "-"], capture_output=True, text=True, check=True)
+    summary = result.stderr[result.stderr.rindex("Summary:"):]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    return integrated, peak
+
+
+def parse_vtt(text: str) -> list[tuple[float, float, str]]:
+    """A tiny WebVTT reader: (start, end, text) per cue, entities decoded."""
+    assert text.startswith("WEBVTT\n")
+
+    def seconds(stamp: str) -> float:
+        hours, minutes, rest = stamp.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+    cues = []
+    for block in text.strip().split("\n\n")[1:]:
+        lines = block.split("\n")
+        timing = next(i for i, line in enumerate(lines) if "-->" in line)
+        start, end = (seconds(part.strip()) for part in lines[timing].split("-->"))
+        payload = "\n".join(lines[timing + 1:])
+        cues.append((start, end, payload.replace("&lt;", "<").replace("&gt;", ">")
+                     .replace("&amp;", "&")))
+    return cues
+
+
+def test_mp3_is_mono_44k_and_decodes_to_the_episode_length(written, episode):
+    files, _ = written
+    info = MP3(files.mp3).info
+    assert (info.channels, info.sample_rate) == (1, 44100)
+    decoded = decode(files.mp3)
+    assert abs(len(decoded) / 44100 - episode.audio.seconds) < 0.05
+    assert files.duration == pytest.approx(episode.audio.seconds)
+
+
+def test_ffmpeg_measures_podcast_loudness_and_true_peak(written):
+    integrated, peak = ebur128(written[0].mp3)
+    assert integrated == pytest.approx(-16.0, abs=0.5)
+    assert peak <= -1.0
+
+
+def test_encoding_corrects_an_mp3_that_overshoots(tmp_path):
+    """Noise-like speech overshoots its PCM peak by about 2 dB at 64 kbit/s; the encoder must
+    measure the decoded file and try again rather than publish peaks over −1 dBTP."""
+    voice = BabbleEngine(22050, seconds_per_word=0.3, amplitude=0.9)
+    audio = normalize_loudness(voice.synthesize(" ".join(["word"] * 60)), ceiling_db=-0.5)
+    encode_mp3(audio, tmp_path / "loud.mp3")
+    integrated, peak = ebur128(tmp_path / "loud.mp3")
+    assert peak <= -1.0
+    # Holding peaks this far down costs this harsh a signal some loudness; Apple allows ±1 LU.
+    assert integrated == pytest.approx(-16.0, abs=1.0)
+
+
+def test_id3_tags_and_chapters_agree_with_the_chapters_json(written, episode):
+    files, cover = written
+    tags = ID3(files.mp3)
+    assert tags.version[:2] == (2, 3)
+    assert str(tags["TIT2"]) == "Her" and str(tags["TPE1"]) == "A. Reviewer"
+    assert tags.getall("APIC")[0].data == cover and tags.getall("APIC")[0].type == 3
+    assert "TSSE" not in tags  # ffmpeg's own tag was replaced, not merged
+
+    toc = tags.getall("CTOC")[0]
+    assert toc.flags == CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
+    chapters = {frame.element_id: frame for frame in tags.getall("CHAP")}
+    in_toc_order = [chapters[element_id] for element_id in toc.child_element_ids]
+    assert in_toc_order == sorted(chapters.values(), key=lambda frame: frame.start_time)
+
+    document = json.loads(files.chapters_json.read_text())
+    assert document["version"] == "1.2.0"
+    assert len(document["chapters"]) == len(in_toc_order) == len(episode.chapters)
+    for frame, entry, mark in zip(in_toc_order, document["chapters"], episode.chapters):
+        assert frame.start_time == round(entry["startTime"] * 1000)
+        assert frame.end_time == round(entry["endTime"] * 1000)
+        assert str(frame.sub_frames["TIT2"]) == entry["title"] == mark.title
+        assert (frame.start_offset, frame.end_offset) == (0xFFFFFFFF, 0xFFFFFFFF)
+    assert in_toc_order[-1].end_time == round(episode.audio.seconds * 1000)
+
+
+def test_chapters_start_on_their_spoken_titles(written, episode):
+    files, _ = written
+    document = json.loads(files.chapters_json.read_text())
+    cues = parse_vtt(files.vtt.read_text())
+    title_cues = [next(c for c in cues if c[2] == s.utterances[0].text) for s in SCRIPTS]
+    assert document["chapters"][0]["startTime"] == 0.0
+    assert title_cues[0][0] == pytest.approx(Pauses().lead_in, abs=0.001)
+    for entry, cue in zip(document["chapters"][1:], title_cues[1:]):
+        assert abs(entry["startTime"] - cue[0]) < 0.05
+
+
+def test_vtt_cues_parse_back_to_the_episode_cues(written, episode):
+    cues = parse_vtt(written[0].vtt.read_text())
+    assert len(cues) == len(episode.cues)
+    for (start, end, text), cue in zip(cues, episode.cues):
+        assert start == pytest.approx(cue.start, abs=0.001)
+        assert end == pytest.approx(cue.end, abs=0.001)
+        assert text == " ".join(cue.text.split())  # one line, original wording, & < > intact
+    # Every cue is exactly: its number, its timings, one line of text.
+    blocks = written[0].vtt.read_text().strip().split("\n\n")[1:]
+    assert all(len(block.split("\n")) == 3 for block in blocks)
+
+
+@pytest.mark.parametrize("seconds, stamp", [
+    (0, "00:00:00.000"), (1.2345, "00:00:01.234"), (59.9996, "00:01:00.000"),
+    (3725.5, "01:02:05.500"), (-0.0001, "00:00:00.000")])
+def test_vtt_timestamps(seconds, stamp):
+    assert vtt_timestamp(seconds) == stamp
+
+
+@pytest.mark.parametrize("text, payload", [
+    ("Fish & chips", "Fish &amp; chips"),
+    ("a <b>bold</b> claim", "a &lt;b&gt;bold&lt;/b&gt; claim"),
+    ("first line\n\nsecond line", "first line second line"),
+    ("an arrow --> here", "an arrow --&gt; here"),
+])
+def test_vtt_cue_text_is_escaped_and_kept_on_one_line(text, payload):
+    vtt = webvtt([Cue(0.0, 1.0, text)])
+    assert vtt == f"WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.000\n{payload}\n"
+
+
+def short_episode():
+    speak = make_speak(ToneEngine(24000))
+    return assemble_episode([render_chapter(chapter("One", ["a b c d e"]), speak)])
+
+
+def fail_export(self, out_f, *args, **kwargs):
+    """Write half a file, then fail, as a crashed encoder would."""
+    with open(out_f, "wb") as handle:
+        handle.write(b"\xff\xfb" + b"\0" * 1000)
+    raise RuntimeError("encoder died")
+
+
+def fail(*args, **kwargs):
+    raise RuntimeError("failed midway")
+
+
+@pytest.mark.parametrize("target, replacement", [
+    (AudioSegment, ("export", fail_export)),
+    (tags_module, ("write_tags", fail)),
+    (tags_module, ("webvtt", fail)),
+])
+def test_a_failure_midway_leaves_nothing_behind(tmp_path, monkeypatch, target, replacement):
+    monkeypatch.setattr(target, *replacement)
+    with pytest.raises(RuntimeError):
+        write_episode(short_episode(), METADATA, tmp_path / "her.mp3")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rerender_keeps_the_previous_files(tmp_path, monkeypatch):
+    files = write_episode(short_episode(), METADATA, tmp_path / "her.mp3")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    assert set(before) == {"her.mp3", "her.chapters.json", "her.vtt"}
+    assert files.chapters_json.name == "her.chapters.json" and files.vtt.name == "her.vtt"
+    monkeypatch.setattr(AudioSegment, "export", fail_export)
+    with pytest.raises(RuntimeError):
+        write_episode(short_episode(), METADATA, tmp_path / "her.mp3")
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
