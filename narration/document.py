@@ -46,3 +46,25 @@ class Document:
     introduction: str = ""
     """A short spoken introduction made from the metadata ("Her, 2013. Directed by …")."""
     extras: dict = field(default_factory=dict)
+
+
+def document_to_dict(document: Document) -> dict:
+    """A JSON-ready form, so a queued job can store exactly what was read."""
+    return {
+        "metadata": {**vars(document.metadata), "cast": list(document.metadata.cast)},
+        "chapters": [{"title": c.title, "paragraphs": list(c.paragraphs)} for c in document.chapters],
+        "introduction": document.introduction,
+        "extras": document.extras,
+    }
+
+
+def document_from_dict(data: dict) -> Document:
+    """The inverse of `document_to_dict`."""
+    meta = dict(data["metadata"])
+    meta["cast"] = tuple(meta.get("cast", ()))
+    return Document(
+        metadata=Metadata(**meta),
+        chapters=tuple(Chapter(c["title"], tuple(c["paragraphs"])) for c in data["chapters"]),
+        introduction=data.get("introduction", ""),
+        extras=data.get("extras", {}),
+    )

@@ -2,15 +2,13 @@
 that agree with its sidecars, and is never left half-written."""
 
 import json
-import re
-import subprocess
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp3 import MP3
 
+from tests.checks import decode, ebur128, parse_vtt
 from tests.fakes import BabbleEngine, ToneEngine, make_speak
 from narration import tags as tags_module
 from narration.assemble import assemble_episode
@@ -24,7 +22,6 @@ from narration.sidecars import vtt_timestamp, webvtt
 from narration.tags import write_episode
 from narration.timeline import Cue
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 METADATA = Metadata(title="Her", headline="Falling in love with AI", author="A. Reviewer",
                     published="2024-02-14", year="2013")
 
@@ -54,42 +51,6 @@ def written(episode, tmp_path_factory):
     folder = tmp_path_factory.mktemp("episode")
     cover = render_cover("Her", "Falling in love with AI", size=1400)
     return write_episode(episode, METADATA, folder / "her.mp3", cover=cover), cover
-
-
-def decode(path) -> np.ndarray:
-    """The MP3 decoded by ffmpeg to 16-bit mono samples, however many it holds."""
-    raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
-                         check=True, capture_output=True).stdout
-    return np.frombuffer(raw, dtype="<i2")
-
-
-def ebur128(path) -> tuple[float, float]:
-    """ffmpeg's own integrated loudness and true peak of the decoded file."""
-    result = subprocess.run([FFMPEG, "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-                             "-f", "null", "-"], capture_output=True, text=True, check=True)
-    summary = result.stderr[result.stderr.rindex("Summary:"):]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
-    return integrated, peak
-
-
-def parse_vtt(text: str) -> list[tuple[float, float, str]]:
-    """A tiny WebVTT reader: (start, end, text) per cue, entities decoded."""
-    assert text.startswith("WEBVTT\n")
-
-    def seconds(stamp: str) -> float:
-        hours, minutes, rest = stamp.split(":")
-        return int(hours) * 3600 + int(minutes) * 60 + float(rest)
-
-    cues = []
-    for block in text.strip().split("\n\n")[1:]:
-        lines = block.split("\n")
-        timing = next(i for i, line in enumerate(lines) if "-->" in line)
-        start, end = (seconds(part.strip()) for part in lines[timing].split("-->"))
-        payload = "\n".join(lines[timing + 1:])
-        cues.append((start, end, payload.replace("&lt;", "<").replace("&gt;", ">")
-                     .replace("&amp;", "&")))
-    return cues
 
 
 def test_mp3_is_mono_44k_and_decodes_to_the_episode_length(written, episode):

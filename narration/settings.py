@@ -1,0 +1,131 @@
+"""Every setting in one table: name, environment variable, default and help.
+
+The README's settings table is checked against this one (tests/test_settings.py), so a setting
+cannot exist without being documented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str
+    help: str
+    parse: Callable[[str], object] = str
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def _size(value: str) -> int:
+    """Bytes, with an optional K/M/G suffix (powers of 1024)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    value = value.strip().upper().removesuffix("B")
+    if value and value[-1] in units:
+        return int(float(value[:-1]) * units[value[-1]])
+    return int(value)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "NARRATOR_DATA_DIR", "~/.local/share/narrator",
+            "Folder for the sentence cache and unpacked voice models.", _path),
+    Setting("cache_dir", "NARRATOR_CACHE_DIR", "",
+            "Sentence-audio cache folder; empty means `<data dir>/sentence-cache`.", str),
+    Setting("cache_size", "NARRATOR_CACHE_SIZE", "1G",
+            "Upper bound of the sentence cache in bytes (K/M/G suffixes); least recently used "
+            "sentences go first. 0 disables the cache.", _size),
+    Setting("voices_file", "NARRATOR_VOICES_FILE", "",
+            "A JSON file of extra catalogue entries, e.g. Coqui models (see README).", str),
+    Setting("engine_threads", "NARRATOR_ENGINE_THREADS", "0",
+            "Threads per engine for ONNX/PyTorch inference; 0 means one per core.", int),
+    Setting("bitrate", "NARRATOR_BITRATE", "64k", "MP3 bitrate (mono).", str),
+    Setting("database_url", "DATABASE_URL", "",
+            "SQLAlchemy URL of the job database; empty means an SQLite file "
+            "`<data dir>/narrator.db`. PostgreSQL: `postgresql+psycopg://user:pass@host/db`.", str),
+    Setting("redis_url", "REDIS_URL", "",
+            "Redis for the Celery broker and results, e.g. `redis://:password@host:6379/0`. "
+            "`narrator up` starts its own Redis when this is empty.", str),
+    Setting("media_url", "MEDIA_URL", "",
+            "Where audio and sidecars are stored: `file:///path` or `s3://bucket/prefix`; empty "
+            "means `<data dir>/media`.", str),
+    Setting("s3_endpoint_url", "S3_ENDPOINT_URL", "",
+            "Endpoint of S3-compatible storage for `s3://` media URLs (credentials from "
+            "`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).", str),
+    Setting("base_url", "NARRATOR_BASE_URL", "",
+            "Absolute URL where people reach the service, used in links and feeds; empty means "
+            "the URL of each request.", str),
+    Setting("max_text_bytes", "NARRATOR_MAX_TEXT_BYTES", "1M",
+            "Largest request body the API accepts (K/M/G suffixes); larger ones get 413.", _size),
+    Setting("task_time_limit", "NARRATOR_TASK_TIME_LIMIT", "3600",
+            "Seconds one chapter or assembly task may run before it is stopped.", int),
+    Setting("stall_timeout", "NARRATOR_STALL_TIMEOUT", "600",
+            "Seconds a running job may go without progress before the watchdog re-queues it "
+            "(once) or fails it.", int),
+    Setting("visibility_timeout", "NARRATOR_VISIBILITY_TIMEOUT", "7200",
+            "Seconds before Redis redelivers an unacknowledged task; keep it above the task time "
+            "limit.", int),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Parsed settings; build with `load_settings()`."""
+
+    values: Mapping[str, object]
+
+    def __getattr__(self, name: str):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def sentence_cache_dir(self) -> Path:
+        return _path(self.cache_dir) if self.cache_dir else self.data_dir / "sentence-cache"
+
+    @property
+    def database(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data folder."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'narrator.db'}"
+
+    @property
+    def media(self) -> str:
+        """The media store URL, defaulting to a folder in the data folder."""
+        return self.media_url or (self.data_dir / "media").as_uri()
+
+
+class SettingError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    """Read every setting from the environment, falling back to its default."""
+    values = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env, setting.default)
+        try:
+            values[setting.name] = setting.parse(raw)
+        except (TypeError, ValueError):
+            raise SettingError(f"{setting.env}={raw!r} is not valid: {setting.help}") from None
+    return Settings(values)
+
+
+def markdown_table() -> str:
+    """The README's settings table; print it with `python -m narration.settings`."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        rows.append(f"| `{s.env}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
