@@ -1,0 +1,59 @@
+"""`narrator narrate` and `narrator voices`: argument parsing and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from narration.errors import NarrationError
+from narration.settings import SettingError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; a user's mistake becomes one line on stderr and exit status 1."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except (NarrationError, SettingError) as error:
+        print(f"narrator: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("narrator: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    from cli import narrate, up, voices
+
+    parser = argparse.ArgumentParser(
+        prog="narrator", description="Turn reviews and articles into chaptered MP3 narrations.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = commands.add_parser("narrate", help="narrate a text file (or - for stdin) to an MP3")
+    p.add_argument("input", metavar="FILE", help="a .txt or .md file, or - to read stdin")
+    p.add_argument("-o", "--output", type=Path,
+                   help="the MP3 to write (default: the input's name with .mp3)")
+    p.add_argument("--voice", default="female", help="a voice id or alias (see `narrator voices`)")
+    p.add_argument("--speed", type=float, default=1.0, help="0.5 to 2.0 (default 1.0)")
+    p.add_argument("--format", choices=("auto", "plain", "markdown"), default="auto",
+                   help="how to read the input (default: by file extension)")
+    p.add_argument("--title", default="", help="episode title, when the text does not give one")
+    p.add_argument("--author", default="", help="who wrote the text (the MP3's artist)")
+    p.add_argument("--cover", type=Path, help="a square JPEG or PNG to embed as cover art")
+    p.add_argument("--no-cache", action="store_true", help="synthesize every sentence afresh")
+    p.set_defaults(run=narrate.run)
+
+    p = commands.add_parser("up", help="run the web service, a worker and Redis on this machine")
+    p.add_argument("--port", type=int, default=8000, help="web port (default 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="worker processes (default: one per core)")
+    p.set_defaults(run=up.run)
+
+    p = commands.add_parser("voices", help="list the voices and whether each is installed")
+    p.set_defaults(run=voices.run)
+    return parser

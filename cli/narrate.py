@@ -1,0 +1,67 @@
+"""`narrator narrate FILE`: read, pick the voice, narrate with a progress bar, report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import voices
+from cli.progress import ProgressBar
+from narration.cache import SentenceCache
+from narration.errors import InvalidTextError
+from narration.pipeline import check_speed, narrate
+from narration.reading import decode_text, read_markdown, read_plain
+from narration.settings import load_settings
+
+MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown"}
+
+
+def run(args) -> int:
+    settings = load_settings()
+    check_speed(args.speed)
+    document = _read(args)
+    output = args.output or _default_output(args.input)
+    cover = _read_cover(args.cover) if args.cover else None
+    voice = voices.load_catalogue().find(args.voice)
+    engine = voices.load_engine(voice)
+    cache = None
+    if not args.no_cache and settings.cache_size > 0:
+        cache = SentenceCache(settings.sentence_cache_dir, settings.cache_size)
+    with ProgressBar(enabled=sys.stderr.isatty()) as bar:
+        files = narrate(document, engine, output, speed=args.speed, cache=cache, cover=cover,
+                        bitrate=settings.bitrate, on_progress=bar.update)
+    print(f"wrote {files.mp3} ({files.duration:.0f} s), {files.chapters_json.name}, "
+          f"{files.vtt.name}")
+    return 0
+
+
+def _read(args):
+    """Decode the input and read it as plain text or Markdown."""
+    if args.input == "-":
+        data, name = sys.stdin.buffer.read(), "stdin"
+    else:
+        path = Path(args.input)
+        try:
+            data, name = path.read_bytes(), path.name
+        except OSError as error:
+            raise InvalidTextError(
+                f"cannot read {args.input}: {error.strerror}; check the path and permissions."
+            ) from None
+    text = decode_text(data)
+    markdown = args.format == "markdown" or (
+        args.format == "auto" and Path(name).suffix.lower() in MARKDOWN_SUFFIXES)
+    reader = read_markdown if markdown else read_plain
+    return reader(text, title=args.title, author=args.author)
+
+
+def _default_output(input_name: str) -> Path:
+    if input_name == "-":
+        return Path("narration.mp3")
+    return Path(input_name).with_suffix(".mp3")
+
+
+def _read_cover(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InvalidTextError(f"cannot read cover {path}: {error.strerror}.") from None
