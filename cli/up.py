@@ -1,0 +1,108 @@
+"""`narrator up`: everything on one machine — Redis (unless REDIS_URL), a Celery worker, the web.
+
+Ctrl-C stops what it started. Data (database, media, Redis' append-only file) lives in the data
+folder, so a second start carries on where the first stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+from cli.embedded import EmbeddedRedis
+from narration.settings import SettingError, load_settings
+
+
+def run(args) -> int:
+    settings = load_settings()
+    check_base_url(settings.base_url)
+    _check_voices()
+    env = dict(os.environ)
+    redis = None
+    if not settings.redis_url:
+        redis = EmbeddedRedis(settings.data_dir / "redis").start()
+        env["REDIS_URL"] = redis.url
+    _prepare_state(settings)
+    workers = args.workers or os.cpu_count() or 1
+    children = [
+        _spawn([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+                "--loglevel", "INFO", "--concurrency", str(workers)], env),
+        _spawn([sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
+                "--worker-class", "gthread", "--threads", "32", "--workers", "1",
+                "--access-logfile", "-", "service:create_app()"], env),
+    ]
+    url = settings.base_url or f"http://{args.host}:{args.port}/"
+    print(f"narrator is up: open {url}  ({workers} worker processes; Ctrl-C stops)", flush=True)
+    try:
+        _wait(children)
+    finally:
+        for child in reversed(children):
+            _stop(child)
+        if redis:
+            redis.stop()
+    return 0
+
+
+def check_base_url(base_url: str) -> None:
+    """An absolute http(s) URL, or nothing; a malformed one would break every link we publish."""
+    if not base_url:
+        return
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingError(f"NARRATOR_BASE_URL={base_url!r} is not an absolute http(s) URL; "
+                           "set it like https://narrator.example.org/")
+
+
+def _check_voices() -> None:
+    """The male and female defaults must be installed, or narrations would fail later."""
+    import voices
+
+    catalogue = voices.load_catalogue()
+    for alias in ("male", "female"):
+        voice = catalogue.find(alias)
+        if not voice.installed:
+            raise SettingError(f"the {alias} voice {voice.id} is not installed; run `make setup`.")
+
+
+def _prepare_state(settings) -> None:
+    """Migrate the database and check the media store before anything is accepted."""
+    from state.db import Database
+    from state.media import open_media_store
+
+    database = Database(settings.database)
+    database.upgrade()
+    database.dispose()
+    open_media_store(settings.media, s3_endpoint_url=settings.s3_endpoint_url or None).check()
+
+
+def _spawn(command: list[str], env: dict) -> subprocess.Popen:
+    # Own process group: Ctrl-C reaches us once, and we stop each child in order.
+    return subprocess.Popen(command, env=env, start_new_session=True)
+
+
+def _wait(children: list[subprocess.Popen]) -> None:
+    """Until Ctrl-C, SIGTERM, or one child exits (then the others are stopped too)."""
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        failed = next(child for child in children if child.poll() is not None)
+        print(f"narrator: {failed.args[2:5]} exited with status {failed.returncode}; stopping.",
+              file=sys.stderr)
+    except KeyboardInterrupt:
+        print("narrator: stopping.", file=sys.stderr)
+
+
+def _stop(child: subprocess.Popen, grace: float = 20.0) -> None:
+    if child.poll() is not None:
+        return
+    os.killpg(child.pid, signal.SIGTERM)
+    try:
+        child.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
