@@ -1,0 +1,296 @@
+"""The job state machine on a real SQLite file: creation, idempotency, progress, cancel, stalls."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import update
+
+from narration.document import Chapter, Document, Metadata
+from narration.script import build_script
+from state import jobs
+from state.db import MIGRATIONS, Database
+from state.models import Base, Job, utcnow
+
+BASE_URL = "https://narrator.example"
+DOCUMENT = Document(Metadata(title="Her", author="A. Critic"), (
+    Chapter("Opening", ("It begins here. Then it goes on.",)),
+    Chapter("Middle", ("One. Two. Three.",)),
+    Chapter("End", ("Goodbye.",)),
+))
+PLAN = jobs.script_plan(build_script(DOCUMENT, max_chars=400))
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh database file, migrated."""
+    database = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+def new_job(db, **overrides) -> str:
+    """Create a job from DOCUMENT and return its id."""
+    arguments = dict(document=DOCUMENT, voice="male", speed=1.0, source="text", plan=PLAN)
+    with db.session() as session:
+        job, created = jobs.create_job(session, **{**arguments, **overrides})
+        assert created
+        return job.id
+
+
+def load(db, job_id) -> Job:
+    with db.session() as session:
+        return jobs.get_job(session, job_id)
+
+
+def test_create_job_stores_the_plan_and_starts_queued(db):
+    job = load(db, new_job(db))
+    assert (job.status, job.title, job.author, job.voice) == ("queued", "Her", "A. Critic", "male")
+    assert [c.title for c in job.chapters] == ["Opening", "Middle", "End"]
+    assert [c.sentences_total for c in job.chapters] == [p[1] for p in PLAN]
+    assert job.sentences_total == sum(p[1] for p in PLAN) and job.sentences_done == 0
+    assert job.chars_total == sum(p[2] for p in PLAN)
+    assert job.created_at.tzinfo is not None and job.heartbeat_at == job.created_at
+    assert job.document["chapters"][1]["paragraphs"] == ["One. Two. Three."]
+
+
+def test_list_jobs_pages_newest_first_without_gaps_or_repeats(db):
+    created = [new_job(db) for _ in range(5)]
+    pages, before = [], None
+    with db.session() as session:
+        while True:
+            page = jobs.list_jobs(session, limit=2, before=before)
+            if not page:
+                break
+            pages.append([job.id for job in page])
+            before = page[-1].id
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert sum(pages, []) == created[::-1]
+
+
+@pytest.mark.parametrize("second_hash, outcome", [
+    ("hash-a", "same job"),
+    ("hash-b", "conflict"),
+])
+def test_idempotency_key(db, second_hash, outcome):
+    first = new_job(db, idempotency_key="key-1", request_hash="hash-a")
+    with db.session() as session:
+        if outcome == "conflict":
+            with pytest.raises(jobs.IdempotencyConflict) as error:
+                jobs.create_job(session, document=DOCUMENT, voice="male", speed=1.0,
+                                source="text", plan=PLAN, idempotency_key="key-1",
+                                request_hash=second_hash)
+            assert error.value.status == 422 and "Idempotency-Key" in error.value.message
+        else:
+            job, created = jobs.create_job(session, document=DOCUMENT, voice="male", speed=1.0,
+                                           source="text", plan=PLAN, idempotency_key="key-1",
+                                           request_hash=second_hash)
+            assert (job.id, created) == (first, False)
+    with db.session() as session:
+        assert len(jobs.list_jobs(session, limit=10)) == 1
+
+
+def test_without_a_key_every_request_is_a_new_job(db):
+    assert new_job(db) != new_job(db)
+
+
+def test_progress_is_summed_over_chapters_and_never_goes_back(db):
+    job_id = new_job(db)
+    with db.session() as session:
+        assert jobs.start_chapter(session, job_id, 0)
+        assert jobs.start_chapter(session, job_id, 1)
+        assert jobs.record_progress(session, job_id, 0, 1, 10) == "running"
+        jobs.record_progress(session, job_id, 1, 2, 7)
+        jobs.record_progress(session, job_id, 1, 1, 3)  # a re-run chapter counting again
+    job = load(db, job_id)
+    assert (job.status, job.sentences_done, job.chars_done) == ("running", 3, 17)
+    assert job.started_at is not None
+    view = jobs.job_view(job, BASE_URL)
+    assert view["progress"]["sentences_done"] == 3
+    assert 0 < view["progress"]["percent"] < 100
+    assert all(chapter["audio"] is None for chapter in view["chapters"])
+    assert "audio" not in view["links"]
+
+
+def test_a_finished_job_shows_its_outputs(db):
+    job_id = new_job(db)
+    with db.session() as session:
+        for index in range(len(PLAN)):
+            assert not jobs.all_chapters_done(session, job_id)
+            jobs.start_chapter(session, job_id, index)
+            assert jobs.finish_chapter(session, job_id, index, duration=2.5)
+        assert jobs.all_chapters_done(session, job_id)
+        assert jobs.start_assembly(session, job_id)
+        assert jobs.finish_job(session, job_id, duration=9.0, mp3_size=1234)
+    job = load(db, job_id)
+    assert (job.status, job.sentences_done, job.chars_done) == ("done", job.sentences_total,
+                                                                job.chars_total)
+    view = jobs.job_view(job, BASE_URL + "/")
+    assert view["progress"]["percent"] == 100.0 and view["progress"]["eta_seconds"] == 0
+    assert view["links"]["audio"] == f"{BASE_URL}/api/v1/narrations/{job_id}/audio.mp3"
+    assert view["chapters"][2]["audio"] == f"{BASE_URL}/api/v1/narrations/{job_id}/chapters/2.mp3"
+    assert "error" not in view
+
+
+def test_eta_follows_characters_per_second(db):
+    job_id = new_job(db)
+    with db.session() as session:
+        jobs.start_chapter(session, job_id, 0)
+        jobs.record_progress(session, job_id, 0, 1, 10)
+    job = load(db, job_id)
+    job.chars_total = 30  # 10 characters took 20 s, so 20 more take 40 s
+    view = jobs.job_view(job, BASE_URL, now=job.started_at + timedelta(seconds=20))
+    assert view["progress"]["eta_seconds"] == pytest.approx(40.0)
+
+
+def test_a_chapter_started_too_often_fails_the_job(db):
+    job_id = new_job(db)
+    with db.session() as session:
+        for _ in range(3):
+            assert jobs.start_chapter(session, job_id, 1, max_attempts=3)
+        assert not jobs.start_chapter(session, job_id, 1, max_attempts=3)
+    job = load(db, job_id)
+    assert (job.status, job.error_code) == ("failed", "redelivery_limit")
+    assert "Chapter 2 ('Middle') was started 3 times" in job.error_message
+    assert jobs.job_view(job, BASE_URL)["error"]["code"] == "redelivery_limit"
+
+
+def test_a_done_chapter_or_finished_job_is_not_started_again(db):
+    job_id = new_job(db)
+    with db.session() as session:
+        jobs.start_chapter(session, job_id, 0)
+        jobs.finish_chapter(session, job_id, 0, 1.0)
+        assert not jobs.start_chapter(session, job_id, 0)
+        jobs.cancel_job(session, job_id)
+        assert not jobs.start_chapter(session, job_id, 1)
+    assert load(db, job_id).chapters[0].attempts == 1
+
+
+def test_cancel_stops_a_running_job_and_finish_then_refuses(db):
+    job_id = new_job(db)
+    with db.session() as session:
+        jobs.start_chapter(session, job_id, 0)
+        jobs.finish_chapter(session, job_id, 0, 1.0)
+        jobs.start_chapter(session, job_id, 1)
+        assert jobs.cancel_job(session, job_id).status == "canceled"
+        assert jobs.record_progress(session, job_id, 1, 1, 3) == "canceled"
+        assert not jobs.finish_chapter(session, job_id, 1, 1.0)
+        assert not jobs.start_assembly(session, job_id)
+        assert not jobs.finish_job(session, job_id, duration=1.0, mp3_size=1)
+        assert not jobs.fail_job(session, job_id, "x", "y")
+    job = load(db, job_id)
+    assert [c.status for c in job.chapters] == ["done", "canceled", "canceled"]
+    assert job.error_code is None and job.finished_at is not None
+
+
+@pytest.mark.parametrize("finish", ["done", "failed", "canceled"])
+def test_cancel_on_a_finished_job_changes_nothing(db, finish):
+    job_id = new_job(db)
+    with db.session() as session:
+        for index in range(len(PLAN)):
+            jobs.start_chapter(session, job_id, index)
+            jobs.finish_chapter(session, job_id, index, 1.0)
+        {"done": lambda: jobs.finish_job(session, job_id, duration=3.0, mp3_size=10),
+         "failed": lambda: jobs.fail_job(session, job_id, "voice_unavailable", "No voice."),
+         "canceled": lambda: jobs.cancel_job(session, job_id)}[finish]()
+    before = load(db, job_id)
+    with db.session() as session:
+        after = jobs.cancel_job(session, job_id)
+    assert (after.status, after.finished_at, after.error_code) == (
+        finish, before.finished_at, before.error_code)
+
+
+def test_unknown_jobs(db):
+    with db.session() as session:
+        assert jobs.get_job(session, "no-such-id") is None
+        assert jobs.cancel_job(session, "no-such-id") is None
+        assert jobs.list_jobs(session, limit=5, before="no-such-id") == []
+
+
+def test_stalled_jobs_are_the_silent_active_ones_and_are_claimed_once(db):
+    silent, fresh, finished = new_job(db), new_job(db), new_job(db)
+    with db.session() as session:
+        jobs.cancel_job(session, finished)
+        long_ago = utcnow() - timedelta(minutes=11)
+        session.execute(update(Job).where(Job.id.in_([silent, finished]))
+                        .values(heartbeat_at=long_ago))
+    ten_minutes = timedelta(minutes=10)
+    with db.session() as session:
+        assert [job.id for job in jobs.stalled_jobs(session, silent_for=ten_minutes)] == [silent]
+        assert jobs.claim_stalled(session, silent, silent_for=ten_minutes)
+        assert not jobs.claim_stalled(session, silent, silent_for=ten_minutes)
+        assert not jobs.claim_stalled(session, fresh, silent_for=ten_minutes)
+        assert jobs.stalled_jobs(session, silent_for=ten_minutes) == []
+
+
+def test_mark_enqueued_counts_rounds_and_requeues_running_chapters(db):
+    job_id = new_job(db)
+    with db.session() as session:
+        assert jobs.mark_enqueued(session, job_id).attempts == 1
+        jobs.start_chapter(session, job_id, 0)
+        job = jobs.mark_enqueued(session, job_id)
+        assert job.attempts == 2 and job.chapters[0].status == "queued"
+        jobs.cancel_job(session, job_id)
+        assert jobs.mark_enqueued(session, job_id) is None
+
+
+def _upgrade(url: str) -> None:
+    Database(url).upgrade()
+
+
+def test_migrations_run_twice_and_concurrently_and_match_the_models(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_upgrade, args=(url,)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    assert [process.exitcode for process in processes] == [0, 0]
+    database = Database(url)
+    database.upgrade()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with database.engine.connect() as connection:
+        migration = MigrationContext.configure(connection)
+        assert migration.get_current_heads() == (head,)
+        assert compare_metadata(migration, Base.metadata) == []
+    database.dispose()
+    with sqlite3.connect(tmp_path / "fresh.db") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_readers_do_not_wait_for_a_writer_but_writers_queue(db, tmp_path):
+    job_id = new_job(db)
+    writer = sqlite3.connect(tmp_path / "jobs.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        started = time.monotonic()
+        with db.session(readonly=True) as session:
+            assert jobs.get_job(session, job_id).status == "queued"
+        assert time.monotonic() - started < 1.0
+
+        def cancel():
+            with db.session() as session:
+                jobs.cancel_job(session, job_id)
+
+        waiting = threading.Thread(target=cancel)
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive(), "a writer waits for the lock instead of failing"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    waiting.join(10)
+    assert load(db, job_id).status == "canceled"
