@@ -1,4 +1,8 @@
-"""Join rendered chapters into one episode: gaps, chapter marks, cues in episode time, loudness."""
+"""Join rendered chapters into one episode: gaps, chapter marks, cues in episode time.
+
+Loudness is not touched here: the MP3 encoder normalizes the whole episode once, because it
+also corrects for what encoding does to level and peaks (narration.encode).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ import numpy as np
 
 from narration.audio import Audio
 from narration.errors import NothingSpeakableError
-from narration.loudness import normalize_loudness
 from narration.render import Pauses, samples_for
 from narration.timeline import ChapterMark, Cue, Episode, RenderedChapter
 
@@ -17,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def assemble_episode(chapters: Sequence[RenderedChapter], *, pauses: Pauses = Pauses()) -> Episode:
-    """One clip for the whole narration, normalized once, with chapter marks and cues.
+    """One clip for the whole narration, with chapter marks and cues.
 
     Layout: `pauses.lead_in` of silence, chapter 1, `pauses.chapter` of silence, chapter 2, …,
     last chapter, nothing after. Each chapter's mark ends where the next one starts, so the
@@ -51,6 +54,6 @@ def assemble_episode(chapters: Sequence[RenderedChapter], *, pauses: Pauses = Pa
     ends = starts[1:] + [position]
     marks = tuple(ChapterMark(chapter.title, start / rate, end / rate)
                   for chapter, start, end in zip(chapters, starts, ends))
-    audio = normalize_loudness(Audio(np.concatenate(pieces), rate))
+    audio = Audio(np.concatenate(pieces), rate)
     log.info("assembled %d chapters, %d cues, %.1f s", len(marks), len(cues), position / rate)
     return Episode(audio, marks, tuple(cues))

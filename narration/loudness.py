@@ -76,33 +76,58 @@ def block_size(rate: int) -> int:
     return max(size for size in range(1, 65) if hop % size == 0)
 
 
-def block_true_peaks(samples: np.ndarray, rate: int, block: int) -> np.ndarray:
+OVERSHOOT_DB = 3.5
+"""Headroom over the sample peak that reconstruction between samples can add in real audio
+(a full-scale sine at a quarter of the sample rate gives 3 dB). A block whose sample peak sits
+further than this below every level that matters cannot reach it, so it is not oversampled."""
+CONTEXT = 64
+"""Samples of context either side of an oversampled stretch, for the resampling filter."""
+MERGE_BLOCKS = 64
+"""Candidate blocks closer than this (about 0.1 s) are oversampled in one stretch."""
+
+
+def block_true_peaks(samples: np.ndarray, rate: int, block: int,
+                     relevant_above: float = 0.0) -> np.ndarray:
     """Largest absolute value of the 4× oversampled signal within each block of `block` samples.
 
-    Streams through soxr in chunks so a long episode never needs a 4× copy in memory.
+    Only blocks whose sample peak comes within OVERSHOOT_DB of `relevant_above` (a linear level)
+    are oversampled; the others keep their sample peak, which is all a limiter or a maximum
+    needs from them. Speech peaks are sparse, so this oversamples a few percent of an episode
+    instead of all of it (4× fewer samples to filter, and no 4× copy in memory).
     """
     samples = np.asarray(samples, dtype=np.float32)
-    stream = soxr.ResampleStream(rate, rate * OVERSAMPLING, 1, dtype="float32", quality="HQ")
-    width = block * OVERSAMPLING
-    chunk = block * 8192
-    peaks, carry = [], np.zeros(0, dtype=np.float32)
-    for start in range(0, len(samples), chunk):
-        last = start + chunk >= len(samples)
-        upsampled = stream.resample_chunk(samples[start:start + chunk], last=last)
-        data = np.concatenate([carry, upsampled])
-        whole = len(data) // width * width
-        peaks.append(np.abs(data[:whole]).reshape(-1, width).max(axis=1))
-        carry = data[whole:]
-    if len(carry):
-        peaks.append(np.abs(carry).max(keepdims=True))
-    out = np.concatenate(peaks) if peaks else np.zeros(0, dtype=np.float32)
     blocks = -(-len(samples) // block)
-    return np.pad(out, (0, max(0, blocks - len(out))))[:blocks]
+    padded = np.pad(np.abs(samples), (0, blocks * block - len(samples)))
+    peaks = padded.reshape(blocks, block).max(axis=1) if blocks else np.zeros(0, np.float32)
+    candidates = (peaks * 10 ** (OVERSHOOT_DB / 20) >= relevant_above) & (peaks > 0)
+    for first, last in _runs(candidates, bridge=MERGE_BLOCKS):
+        start, stop = first * block, min(len(samples), (last + 1) * block)
+        lo, hi = max(0, start - CONTEXT), min(len(samples), stop + CONTEXT)
+        upsampled = np.abs(soxr.resample(samples[lo:hi], rate, rate * OVERSAMPLING, quality="HQ"))
+        width = block * OVERSAMPLING
+        region = upsampled[(start - lo) * OVERSAMPLING:][:(last + 1 - first) * width]
+        region = np.pad(region, (0, (last + 1 - first) * width - len(region)))
+        peaks[first:last + 1] = np.maximum(peaks[first:last + 1],
+                                           region.reshape(-1, width).max(axis=1))
+    return peaks
+
+
+def _runs(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True in `mask`, runs less than `bridge` apart joined
+    (one resampler call per stretch of loud speech rather than one per peak)."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    firsts, lasts = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    if not len(firsts):
+        return []
+    keep = np.concatenate(([True], firsts[1:] - lasts[:-1] > bridge))
+    return list(zip(firsts[keep], np.concatenate((lasts[:-1][keep[1:]], lasts[-1:]))))
 
 
 def true_peak(audio: Audio) -> float:
     """Estimated true peak in dBTP (-inf for silence)."""
-    peaks = block_true_peaks(audio.samples, audio.rate, block_size(audio.rate))
+    sample_peak = float(np.max(np.abs(audio.samples))) if len(audio.samples) else 0.0
+    peaks = block_true_peaks(audio.samples, audio.rate, block_size(audio.rate),
+                             relevant_above=sample_peak)
     peak = float(peaks.max()) if len(peaks) else 0.0
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
@@ -138,7 +163,8 @@ def limit_true_peak(samples: np.ndarray, rate: int, ceiling_db: float = TRUE_PEA
     """
     block = block_size(rate)
     reference = samples if peaks_of is None else peaks_of
-    gain = limiter_gain(block_true_peaks(reference, rate, block), ceiling_db, rate, block)
+    peaks = block_true_peaks(reference, rate, block, relevant_above=10 ** (ceiling_db / 20))
+    gain = limiter_gain(peaks, ceiling_db, rate, block)
     return _apply_block_gain(samples, gain[:-(-len(samples) // block)], block)
 
 
@@ -156,7 +182,9 @@ def normalize_loudness(audio: Audio, *, target_lufs: float = TARGET_LUFS,
     if not math.isfinite(before):
         log.info("loudness not measurable (silent or under 0.4 s); left unchanged")
         return audio
-    peaks = block_true_peaks(samples, rate, block)
+    # The largest pre-gain the search may try decides which peaks could ever reach the ceiling.
+    loudest = 10 ** ((target_lufs - before + MAX_EXTRA_GAIN_DB + 1.0) / 20)
+    peaks = block_true_peaks(samples, rate, block, relevant_above=10 ** (ceiling_db / 20) / loudest)
     aim = target_lufs
     for _ in range(2):
         gain, pre_gain_db = _search_gain(peaks, energies, aim, target_lufs - before, ceiling_db,

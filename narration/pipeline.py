@@ -20,6 +20,7 @@ from narration.normalize import NORMALIZER_VERSION
 from narration.render import Pauses, render_chapter
 from narration.assemble import assemble_episode
 from narration.cover import render_cover
+from narration.encode import DEFAULT_BITRATE
 from narration.script import ChapterScript, Utterance, build_script
 from narration.tags import EpisodeFiles, write_episode
 
@@ -74,7 +75,7 @@ def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
 
 def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float = 1.0,
             cache: SentenceCache | None = None, cover: bytes | None = None,
-            bitrate: str = "64k", pauses: Pauses = Pauses(),
+            bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
             on_progress: ProgressCallback | None = None) -> EpisodeFiles:
     """Write `mp3_path` and its chapters JSON and WebVTT sidecars; nothing is written on failure."""
     check_speed(speed)

@@ -46,7 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
             "A JSON file of extra catalogue entries, e.g. Coqui models (see README).", str),
     Setting("engine_threads", "NARRATOR_ENGINE_THREADS", "0",
             "Threads per engine for ONNX/PyTorch inference; 0 means one per core.", int),
-    Setting("bitrate", "NARRATOR_BITRATE", "64k", "MP3 bitrate (mono).", str),
+    Setting("bitrate", "NARRATOR_BITRATE", "96k",
+            "MP3 bitrate (mono); 96k keeps LAME's peak overshoot small enough for one encode.", str),
     Setting("database_url", "DATABASE_URL", "",
             "SQLAlchemy URL of the job database; empty means an SQLite file "
             "`<data dir>/narrator.db`. PostgreSQL: `postgresql+psycopg://user:pass@host/db`.", str),

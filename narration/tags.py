@@ -13,7 +13,7 @@ from typing import Sequence
 from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TIT3, TPE1, CTOCFlags
 
 from narration.document import Metadata
-from narration.encode import encode_mp3_to
+from narration.encode import DEFAULT_BITRATE, encode_mp3_to
 from narration.files import atomic_path
 from narration.sidecars import chapters_json, milliseconds, webvtt
 from narration.timeline import ChapterMark, Episode
@@ -89,7 +89,7 @@ def write_tags(path: str | os.PathLike, metadata: Metadata, chapters: Sequence[C
 
 
 def write_episode(episode: Episode, metadata: Metadata, mp3_path: str | os.PathLike, *,
-                  cover: bytes | None = None, bitrate: str = "64k",
+                  cover: bytes | None = None, bitrate: str = DEFAULT_BITRATE,
                   comment: str = "Narrated by narrator.") -> EpisodeFiles:
     """Encode, tag and write the MP3 with its chapters JSON and WebVTT, all or nothing.
 
