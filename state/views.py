@@ -18,7 +18,7 @@ def job_url(base_url: str, job_id: str, suffix: str = "") -> str:
 
 def chapter_audio_url(base_url: str, job_id: str, index: int) -> str:
     """Where a finished chapter can be played before the whole episode is ready."""
-    return job_url(base_url, job_id, f"/chapters/{index}.mp3")
+    return job_url(base_url, job_id, f"/chapters/{index}/audio.mp3")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -138,7 +138,7 @@ def test_a_finished_job_shows_its_outputs(db):
     view = jobs.job_view(job, BASE_URL + "/")
     assert view["progress"]["percent"] == 100.0 and view["progress"]["eta_seconds"] == 0
     assert view["links"]["audio"] == f"{BASE_URL}/api/v1/narrations/{job_id}/audio.mp3"
-    assert view["chapters"][2]["audio"] == f"{BASE_URL}/api/v1/narrations/{job_id}/chapters/2.mp3"
+    assert view["chapters"][2]["audio"] == f"{BASE_URL}/api/v1/narrations/{job_id}/chapters/2/audio.mp3"
     assert "error" not in view
 
 

@@ -1,0 +1,167 @@
+"""The narration jobs: create, read, list, follow (Server-Sent Events) and cancel.
+
+Choices a client can rely on (also in the OpenAPI document):
+- POST answers 202 with the new job; a retry with the same Idempotency-Key and the same request
+  answers 200 with the job first made (header `Idempotent-Replayed: true`), never a second job;
+  the same key with a different request is 422 `idempotency_conflict`.
+- DELETE of a queued or running job answers 202 with the canceled job; of a canceled one 200
+  (idempotent); of a done or failed one 409 `job_finished`.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from service.api import JSON, base_url, narrator, produces
+from service.api.events import event_stream
+from service.errors import (InvalidRequestError, JobFinishedError, NotFoundError,
+                            ServiceUnavailableError)
+from service.requests import idempotency_key, parse_narration_request
+from state import jobs
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("narrations", __name__, url_prefix="/api/v1/narrations")
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+FINISHED = ("done", "failed")
+
+
+@bp.post("")
+@produces(JSON)
+def create_narration():
+    """Check the request, store the job, queue it, and point at it."""
+    services = narrator()
+    key = idempotency_key(request)
+    wanted = parse_narration_request(request, services.catalogue)
+    with services.db.session() as session:
+        # A reused key with a different request raises IdempotencyConflict (422) from here.
+        job, created = jobs.create_job(
+            session, document=wanted.document, voice=wanted.voice.id, speed=wanted.speed,
+            source=wanted.source, plan=wanted.plan, idempotency_key=key,
+            request_hash=wanted.request_hash)
+        job_id = job.id
+    if created:
+        queue(job_id)
+    response = jsonify(read_job(job_id))
+    response.status_code = 202 if created else 200
+    response.headers["Location"] = f"{base_url()}{url_for('narrations.get_narration', job_id=job_id)}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.get("")
+@produces(JSON)
+def list_narrations():
+    """A page of jobs, newest first; `next` links to the following page when there is one."""
+    limit = page_size(request.args.get("limit"))
+    before = decode_cursor(request.args.get("cursor"))
+    with narrator().db.session(readonly=True) as session:
+        found = jobs.list_jobs(session, limit=limit + 1, before=before)
+        page = found[:limit]
+        views = [jobs.job_view(job, base_url()) for job in page]
+        cursor = page[-1].id if len(found) > limit else None
+    next_url = (f"{base_url()}{url_for('narrations.list_narrations', limit=limit, cursor=cursor)}"
+                if cursor else None)
+    response = jsonify(narrations=views, next=next_url)
+    if next_url:
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return response
+
+
+@bp.get("/<uuid:job_id>")
+@produces(JSON)
+def get_narration(job_id: UUID):
+    """Status, progress per chapter, ETA, error, and output links when done."""
+    return jsonify(read_job(str(job_id)))
+
+
+@bp.delete("/<uuid:job_id>")
+@produces(JSON)
+def cancel_narration(job_id: UUID):
+    """Cancel in the database first (tasks check it between sentences), then tell the workers."""
+    with narrator().db.session() as session:
+        job = jobs.get_job(session, str(job_id))
+        if job is None:
+            raise NotFoundError(f"No narration has id {job_id}.", field="id")
+        before = job.status
+        if before not in FINISHED and before != "canceled":
+            job = jobs.cancel_job(session, str(job_id))
+        after = job.status
+    if after in FINISHED:
+        raise JobFinishedError(f"The narration is already {after}; only queued or running "
+                               "narrations can be canceled.")
+    if before != "canceled":
+        try:
+            narrator().cancel(str(job_id))
+        except Exception:  # the row says canceled; tasks stop at their next check anyway
+            log.warning("could not tell the workers that job %s was canceled", job_id, exc_info=True)
+    response = jsonify(read_job(str(job_id)))
+    response.status_code = 200 if before == "canceled" else 202
+    return response
+
+
+@bp.get("/<uuid:job_id>/events")
+@produces("text/event-stream")
+def narration_events(job_id: UUID):
+    """Progress as Server-Sent Events until the job ends (or the stream's time is up)."""
+    read_job(str(job_id))  # 404 before the stream starts, as JSON
+    stream = event_stream(narrator().db, str(job_id), base_url(), **event_timings())
+    return Response(stream, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def read_job(job_id: str) -> dict:
+    """The job resource, or 404."""
+    with narrator().db.session(readonly=True) as session:
+        job = jobs.get_job(session, job_id)
+        if job is None:
+            raise NotFoundError(f"No narration has id {job_id}.", field="id")
+        return jobs.job_view(job, base_url())
+
+
+def queue(job_id: str) -> None:
+    """Hand the job to the workers; if the queue is down, fail the job instead of leaving it queued."""
+    try:
+        narrator().enqueue(job_id)
+    except Exception as error:
+        log.error("could not queue job %s", job_id, exc_info=True)
+        with narrator().db.session() as session:
+            jobs.fail_job(session, job_id, "queue_unavailable",
+                          f"The job could not be queued: {error}")
+        raise ServiceUnavailableError(
+            "The work queue is unreachable, so the narration was not started; try again shortly."
+        ) from None
+
+
+def event_timings() -> dict:
+    """The SSE timings from the app config."""
+    config = current_app.config
+    return {"poll": float(config["EVENTS_POLL_SECONDS"]),
+            "heartbeat": float(config["EVENTS_HEARTBEAT_SECONDS"]),
+            "max_seconds": float(config["EVENTS_MAX_SECONDS"])}
+
+
+def page_size(raw: str | None) -> int:
+    """The `limit` query parameter: 1–100, default 20."""
+    if raw is None:
+        return DEFAULT_PAGE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise InvalidRequestError(f"limit must be a whole number from 1 to {MAX_PAGE}.", field="limit")
+    return int(raw)
+
+
+def decode_cursor(raw: str | None) -> str | None:
+    """The cursor is the id of the previous page's last job; anything else is refused."""
+    if not raw:
+        return None
+    try:
+        return str(UUID(raw))
+    except ValueError:
+        raise InvalidRequestError("cursor is not valid; use the `next` link of the previous page.",
+                                  field="cursor") from None

@@ -1,0 +1,242 @@
+"""Turn a POST /api/v1/narrations request into a checked `NarrationRequest`, or a clear 4xx.
+
+Two request forms:
+- JSON `{title?, author?, text | markdown | chapters, voice, speed?, feed?}` (feed is accepted
+  and ignored for now);
+- a raw `text/plain` or `text/markdown` body with `title`, `author`, `voice`, `speed` as query
+  parameters.
+
+Decisions: malformed JSON is 400 (the body cannot be parsed at all). A raw body that is not
+valid UTF-8 is 422 `invalid_text` (the request arrived fine; the text in it cannot be read),
+while a raw body that declares a charset other than UTF-8 is 415 (that media type is refused
+before reading). Unknown JSON fields and query parameters are 422, so a typo never silently
+falls back to a default. The voice must be installed on this server (else 503
+`voice_unavailable`), so a job is never queued only to fail in the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+
+from werkzeug.wrappers import Request
+
+from narration.document import Document, document_to_dict
+from narration.errors import NarrationError, VoiceUnavailableError
+from narration.pipeline import check_speed
+from narration.reading import clean_text, decode_text, read_chapters, read_markdown, read_plain
+from narration.script import build_script
+from service.errors import (InvalidRequestError, MalformedJSONError, MissingFieldError,
+                            UnsupportedMediaTypeError)
+from state.jobs import script_plan
+from voices import Catalogue, Voice
+from voices.engines import engine_module
+
+SOURCES = ("text", "markdown", "chapters")
+JSON_FIELDS = {"title", "author", "voice", "speed", "feed", *SOURCES}
+QUERY_FIELDS = {"title", "author", "voice", "speed"}
+RAW_SOURCES = {"text/plain": "text", "text/markdown": "markdown"}
+UTF8_CHARSETS = {"utf-8", "utf8", "us-ascii"}
+MAX_LABEL = 300
+"""Longest title or author accepted, in characters."""
+DEFAULT_MAX_CHARS = 250
+"""Utterance limit for planning when an engine module does not declare MAX_CHARS."""
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class NarrationRequest:
+    """A request that can become a job: read document, resolved voice, speed and work plan."""
+
+    document: Document
+    source: str
+    voice: Voice
+    speed: float
+    plan: list[tuple[str, int, int]]
+    """(chapter title, utterances, spoken characters) per chapter, as the workers will speak it."""
+    request_hash: str
+    """Identifies what was asked for, so a reused Idempotency-Key with other content is caught."""
+
+
+def parse_narration_request(request: Request, catalogue: Catalogue) -> NarrationRequest:
+    """Read the body and parameters, resolve the voice, check speed and plan the chapters."""
+    if request.mimetype in RAW_SOURCES:
+        fields = raw_fields(request, RAW_SOURCES[request.mimetype])
+    else:
+        fields = json_object(request, JSON_FIELDS, raw_types=", text/plain or text/markdown")
+        fields.pop("feed", None)
+    return build_request(fields, catalogue)
+
+
+def json_object(request: Request, allowed: set[str] | None, *, raw_types: str = "") -> dict:
+    """The body's JSON object; `allowed` None means unknown fields are ignored, not refused."""
+    mimetype = request.mimetype
+    if not (mimetype == "application/json" or mimetype.endswith("+json")):
+        raise UnsupportedMediaTypeError(
+            f"Content-Type {mimetype or '(none)'} is not accepted here: send application/json"
+            f"{raw_types}.", field="Content-Type")
+    try:
+        fields = json.loads(request.get_data())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise MalformedJSONError(f"The body is not valid JSON ({error}); check quotes and commas.") from None
+    except RecursionError:  # thousands of nested brackets: not a request anyone means
+        raise MalformedJSONError("The body nests JSON too deeply to read.") from None
+    if not isinstance(fields, dict):
+        raise InvalidRequestError("The body must be a JSON object, e.g. {\"voice\": \"female\", …}.")
+    unknown = sorted(set(fields) - allowed) if allowed is not None else []
+    if unknown:
+        raise InvalidRequestError(
+            f"Unknown field {unknown[0]!r}; the fields are {', '.join(sorted(allowed))}.",
+            field=unknown[0])
+    return fields
+
+
+def raw_fields(request: Request, source: str) -> dict:
+    """Fields of a raw text body: the decoded text plus the query parameters."""
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in UTF8_CHARSETS:
+        raise UnsupportedMediaTypeError(
+            f"charset={charset} is not accepted: send the text as UTF-8.", field="Content-Type")
+    unknown = sorted(set(request.args) - QUERY_FIELDS)
+    if unknown:
+        raise InvalidRequestError(
+            f"Unknown query parameter {unknown[0]!r}; use {', '.join(sorted(QUERY_FIELDS))}.",
+            field=unknown[0])
+    fields: dict = {key: request.args[key] for key in QUERY_FIELDS if key in request.args}
+    if "speed" in fields:
+        fields["speed"] = _number(fields["speed"], "speed")
+    try:
+        fields[source] = decode_text(request.get_data())
+    except NarrationError as error:
+        error.field = error.field or source
+        raise
+    return fields
+
+
+def build_request(fields: dict, catalogue: Catalogue) -> NarrationRequest:
+    """Validate the fields, read the text and plan the work."""
+    title = _label(fields, "title")
+    author = _label(fields, "author")
+    speed = parse_speed(fields.get("speed"))
+    voice = resolve_voice(fields.get("voice"), catalogue)
+    source = _source(fields)
+    document = read_document(source, fields[source], title, author)
+    try:
+        scripts = build_script(document, max_chars=planning_max_chars(voice))
+    except NarrationError as error:
+        error.field = error.field or source
+        raise
+    plan = script_plan(scripts)
+    return NarrationRequest(document, source, voice, speed, plan,
+                            request_hash(source, document, voice, speed))
+
+
+def parse_speed(value: object) -> float:
+    """A JSON speed: absent means 1.0; otherwise a number in the engines' range."""
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequestError("speed must be a number, e.g. 1.0.", field="speed")
+    try:
+        speed = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        speed = math.inf
+    return check_speed(speed)
+
+
+def resolve_voice(name: object, catalogue: Catalogue) -> Voice:
+    """The catalogue voice for an id or alias; it must be installed here to be worth queueing."""
+    if name is None or name == "":
+        raise MissingFieldError("voice is missing: give a voice id or alias such as \"female\" "
+                                "(see GET /api/v1/voices).", field="voice")
+    if not isinstance(name, str):
+        raise InvalidRequestError("voice must be a string such as \"male\".", field="voice")
+    voice = catalogue.find(name)
+    if not voice.installed:
+        raise VoiceUnavailableError(
+            f"Voice {voice.id!r} is not installed on this server; pick an installed one "
+            "(see GET /api/v1/voices).", field="voice")
+    return voice
+
+
+def read_document(source: str, value: object, title: str, author: str) -> Document:
+    """Read the text with the core reader for its source; errors name the field."""
+    try:
+        if source == "chapters":
+            return read_chapters(value, title=title, author=author)
+        if not isinstance(value, str):
+            raise InvalidRequestError(f"{source} must be a string.", field=source)
+        reader = read_markdown if source == "markdown" else read_plain
+        return reader(value, title=title, author=author)
+    except NarrationError as error:
+        error.field = error.field or source
+        raise
+
+
+def planning_max_chars(voice: Voice) -> int:
+    """The utterance length the voice's engine splits at, read without loading the engine.
+
+    The web process never loads models; every engine module declares MAX_CHARS, the same value
+    its engine reports as `max_chars`, so the plan matches what the workers will speak.
+    """
+    return getattr(engine_module(voice.engine), "MAX_CHARS", DEFAULT_MAX_CHARS)
+
+
+def request_hash(source: str, document: Document, voice: Voice, speed: float) -> str:
+    """A digest of what was asked for: the same text sent as JSON with other key order matches."""
+    canonical = json.dumps({"source": source, "document": document_to_dict(document),
+                            "voice": voice.id, "speed": speed}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The Idempotency-Key header, checked: 1–255 visible ASCII characters."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not all(33 <= ord(c) < 127 for c in key):
+        raise InvalidRequestError(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters, "
+            "e.g. a UUID.", field="Idempotency-Key")
+    return key
+
+
+def _source(fields: dict) -> str:
+    """Which one of text, markdown or chapters carries the text."""
+    given = [name for name in SOURCES if fields.get(name) is not None]
+    if not given:
+        raise MissingFieldError("Give the text to narrate in one of text, markdown or chapters.",
+                                field="text")
+    if len(given) > 1:
+        raise InvalidRequestError(
+            f"Send only one of text, markdown or chapters, not {' and '.join(given)}.",
+            field=given[1])
+    return given[0]
+
+
+def _label(fields: dict, name: str) -> str:
+    """An optional short string field (title, author)."""
+    value = fields.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{name} must be a string.", field=name)
+    value = " ".join(clean_text(value).split())  # no control characters in tags or file names
+    if len(value) > MAX_LABEL:
+        raise InvalidRequestError(f"{name} is {len(value)} characters long; keep it under {MAX_LABEL}.",
+                                  field=name)
+    return value
+
+
+def _number(text: str, name: str) -> float:
+    """A query parameter as a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidRequestError(f"{name} must be a number, e.g. 1.0; got {text!r}.", field=name)
+    return value

@@ -1,0 +1,110 @@
+"""Fixtures for the HTTP-layer tests of the service: a real app on a real SQLite file and a real
+local media folder, with the work queue replaced by a recorder.
+
+These tests check the HTTP layer (parsing, status codes, headers, JSON shapes). The real queue
+(Redis + a Celery worker process) is covered by the end-to-end test in tests/test_api.py.
+Test modules import what they use: `from api_fixtures import app, client, recorder  # noqa`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from service import create_app
+
+BASE_URL = "http://narrator.test"
+TWO_CHAPTERS = {
+    "title": "Amélie: a review",
+    "author": "A. Critic",
+    "voice": "female",
+    "chapters": [
+        {"title": "The Film", "text": "Amélie is a film about a shy waitress in Paris.\n\nIt is sweet."},
+        {"title": "Verdict", "text": "See it on a rainy evening. You will smile."},
+    ],
+}
+
+
+@dataclass
+class QueueRecorder:
+    """Stands in for workers.tasks: remembers what would have been queued or revoked."""
+
+    enqueued: list[str] = field(default_factory=list)
+    canceled: list[str] = field(default_factory=list)
+    fail_with: Exception | None = None
+
+    def enqueue(self, job_id: str) -> None:
+        if self.fail_with:
+            raise self.fail_with
+        self.enqueued.append(job_id)
+
+    def cancel(self, job_id: str) -> None:
+        self.canceled.append(job_id)
+
+
+def app_config(tmp_path, recorder: QueueRecorder, **overrides) -> dict:
+    """Config for an isolated app under tmp_path; SSE timings shortened so tests take seconds."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'narrator.db'}",
+        "MEDIA_URL": f"file://{tmp_path / 'media'}",
+        "BASE_URL": BASE_URL,
+        "ENQUEUE": recorder.enqueue,
+        "CANCEL": recorder.cancel,
+        "EVENTS_POLL_SECONDS": 0.05,
+        "EVENTS_HEARTBEAT_SECONDS": 0.3,
+        "EVENTS_MAX_SECONDS": 5.0,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def recorder() -> QueueRecorder:
+    return QueueRecorder()
+
+
+@pytest.fixture
+def app(tmp_path, recorder):
+    app = create_app(app_config(tmp_path, recorder))
+    yield app
+    app.extensions["narrator"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def submit(client, body: dict | None = None, **kwargs) -> dict:
+    """POST a narration that must be accepted; the job resource."""
+    response = client.post("/api/v1/narrations", json=body or TWO_CHAPTERS, **kwargs)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def finish_chapters(app, job_id: str, indexes, *, seconds: float = 2.0) -> None:
+    """Move chapters to done through the state machine, as a worker would."""
+    from state import jobs
+
+    with app.extensions["narrator"].db.session() as session:
+        for index in indexes:
+            assert jobs.start_chapter(session, job_id, index)
+            assert jobs.finish_chapter(session, job_id, index, seconds)
+
+
+def finish_job(app, job_id: str, remaining, *, mp3_size: int = 0) -> None:
+    """The `remaining` chapters done, then the job done, as the assembly task would leave it."""
+    from state import jobs
+
+    finish_chapters(app, job_id, remaining)
+    with app.extensions["narrator"].db.session() as session:
+        assert jobs.finish_job(session, job_id, duration=4.0, mp3_size=mp3_size)
+
+
+def error_of(response) -> dict:
+    """The `error` object of a JSON error response (and proof the shape is right)."""
+    body = response.get_json()
+    assert response.mimetype == "application/json"
+    assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]), body
+    return body["error"]

@@ -1,0 +1,98 @@
+"""`narrator up` as a newcomer runs it: one command, a narration over HTTP, Ctrl-C, a second start."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from cli.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Up:
+    """A running `narrator up` and the URL it printed."""
+
+    def __init__(self, data_dir: Path):
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("REDIS_URL", "DATABASE_URL", "MEDIA_URL", "NARRATOR_VOICES_FILE")}
+        env.update(NARRATOR_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "up", "--port", str(self.port), "--workers", "1"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self) -> str:
+        seen = []
+        for line in self.process.stdout:
+            seen.append(line)
+            if "narrator is up: open " in line:
+                return line.split("open ", 1)[1].split()[0].rstrip("/")
+        pytest.fail("narrator up exited before printing its URL:\n" + "".join(seen[-30:]))
+
+    def request(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        deadline = time.monotonic() + 60
+        while True:  # gunicorn may still be binding its port right after the banner
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return json.load(response)
+            except urllib.error.URLError as error:
+                if isinstance(error, urllib.error.HTTPError) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def stop(self) -> list[psutil.Process]:
+        """Ctrl-C; returns the descendants that outlived it (there should be none)."""
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(60)
+        _, alive = psutil.wait_procs(children, timeout=15)
+        for process in alive:
+            process.kill()
+        return alive
+
+
+def wait_for_status(up: Up, job_id: str, timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = up.request("GET", f"/api/v1/narrations/{job_id}")
+        if job["status"] in ("done", "failed", "canceled"):
+            return job
+        time.sleep(0.5)
+    pytest.fail(f"job {job_id} did not finish in {timeout} s")
+
+
+def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path):
+    up = Up(tmp_path / "data")
+    try:
+        voices = up.request("GET", "/api/v1/voices")
+        assert "male" in json.dumps(voices)
+        job = up.request("POST", "/api/v1/narrations", {
+            "title": "Up", "text": "First part\n\nIt starts here.\n\nSecond part\n\nIt ends here.",
+            "voice": "male"})
+        done = wait_for_status(up, job["id"])
+        assert done["status"] == "done", done
+        with urllib.request.urlopen(up.url + f"/api/v1/narrations/{job['id']}/audio.mp3") as mp3:
+            assert mp3.headers["Content-Type"] == "audio/mpeg" and len(mp3.read()) > 1000
+    finally:
+        leftovers = up.stop()
+    assert leftovers == [], f"processes outlived Ctrl-C: {leftovers}"
+    assert up.process.returncode == 0
+
+    again = Up(tmp_path / "data")
+    try:
+        listed = again.request("GET", "/api/v1/narrations")
+        assert job["id"] in json.dumps(listed)
+    finally:
+        again.stop()
