@@ -9,6 +9,7 @@ from pathlib import Path
 
 from narration.errors import NarrationError
 from narration.settings import SettingError
+from voices import CatalogueError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)
-    except (NarrationError, SettingError) as error:
+    except (NarrationError, SettingError, CatalogueError) as error:
         print(f"narrator: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

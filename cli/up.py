@@ -23,7 +23,9 @@ def run(args) -> int:
     _check_voices()
     env = dict(os.environ)
     redis = None
-    if not settings.redis_url:
+    if settings.redis_url:
+        check_broker(settings.redis_url)
+    else:
         redis = EmbeddedRedis(settings.data_dir / "redis").start()
         env["REDIS_URL"] = redis.url
     _prepare_state(settings)
@@ -57,6 +59,18 @@ def check_base_url(base_url: str) -> None:
                            "set it like https://narrator.example.org/")
 
 
+def check_broker(url: str) -> None:
+    """A REDIS_URL that does not answer would leave every job queued forever: stop now."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except (redis.exceptions.RedisError, ValueError) as error:
+        host = url.rsplit("@", 1)[-1]  # never print the password
+        raise SettingError(f"REDIS_URL (…@{host}) does not answer ({type(error).__name__}); "
+                           "start Redis or unset REDIS_URL to use the embedded one.") from None
+
+
 def _check_voices() -> None:
     """The male and female defaults must be installed, or narrations would fail later."""
     import voices
@@ -70,12 +84,19 @@ def _check_voices() -> None:
 
 def _prepare_state(settings) -> None:
     """Migrate the database and check the media store before anything is accepted."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
     from state.db import Database
     from state.media import open_media_store
 
-    database = Database(settings.database)
-    database.upgrade()
-    database.dispose()
+    try:
+        database = Database(settings.database)
+        database.upgrade()
+        database.dispose()
+    except (ArgumentError, OperationalError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise SettingError(f"DATABASE_URL cannot be used: {reason}; set it to a reachable "
+                           "database, or unset it to use the SQLite file.") from None
     open_media_store(settings.media, s3_endpoint_url=settings.s3_endpoint_url or None).check()
 
 

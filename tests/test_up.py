@@ -96,3 +96,27 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
         assert job["id"] in json.dumps(listed)
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"REDIS_URL": "redis://:secret@127.0.0.1:1/0"}, "REDIS_URL"),
+    ({"NARRATOR_BASE_URL": "narrator.example.org"}, "NARRATOR_BASE_URL"),
+    ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
+    ({"DATABASE_URL": "sqlite:////nonexistent-folder/x.db"}, "DATABASE_URL"),
+    ({"MEDIA_URL": "ftp://example.org/media"}, "MEDIA_URL"),
+    ({"NARRATOR_VOICES_FILE": "{path}",
+      "_voices": '{"aliases": {"female": "nobody"}, "voices": []}'}, "nobody"),
+])
+def test_a_wrong_setting_stops_start_up_with_one_sentence(tmp_path, env, message):
+    voices_json = env.pop("_voices", None)
+    if voices_json:
+        (tmp_path / "voices.json").write_text(voices_json)
+        env = {k: v.format(path=tmp_path / "voices.json") for k, v in env.items()}
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "up", "--port", str(free_port())], cwd=ROOT,
+        env={**os.environ, "NARRATOR_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT),
+             **env}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "secret" not in result.stderr

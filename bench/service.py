@@ -1,0 +1,177 @@
+"""Benchmark: the service (`narrator up`, two worker processes) against the core in one process.
+
+In one run, on the same machine: the sample submitted over HTTP until its MP3 is ready (and until
+its first chapter is playable), the same text narrated by `narration.pipeline.narrate` in this
+process, then POST and GET latency under 50 concurrent clients. Both narrations start with an
+empty sentence cache. Writes the "Service" section of docs/performance.md.
+
+    .venv/bin/python bench/service.py [--voice male] [--clients 50] [--requests 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.narrate_sample import DEFAULT_SAMPLE, write_section  # noqa: E402
+from cli.embedded import free_port  # noqa: E402
+
+
+def start_service(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "DATABASE_URL", "MEDIA_URL")}
+    env.update(NARRATOR_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "up", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in process.stdout:
+        if "narrator is up" in line:
+            break
+    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+    url = f"http://127.0.0.1:{port}"
+    call(url, "GET", "/api/v1/voices", retry=True)
+    return process, url
+
+
+def call(url: str, method: str, path: str, body: dict | None = None, retry: bool = False):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.load(response)
+        except urllib.error.URLError:
+            if not retry or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def time_service(url: str, text: str, voice: str) -> dict:
+    """Seconds from POST until the first chapter is playable and until the MP3 is ready."""
+    started = time.perf_counter()
+    job = call(url, "POST", "/api/v1/narrations", {"text": text, "voice": voice})
+    first_chapter = None
+    while True:
+        job = call(url, "GET", f"/api/v1/narrations/{job['id']}")
+        now = time.perf_counter() - started
+        if first_chapter is None and any(c.get("audio") for c in job["chapters"]):
+            first_chapter = now
+        if job["status"] in ("done", "failed", "canceled"):
+            break
+        time.sleep(0.25)
+    assert job["status"] == "done", job
+    return {"wall": now, "first_chapter": first_chapter, "chapters": len(job["chapters"])}
+
+
+def time_single_process(text: str, voice: str, workdir: Path) -> dict:
+    """The core narrating the same text here, cache empty, engine loaded inside the timing."""
+    import voices
+    from narration.cache import SentenceCache
+    from narration.pipeline import narrate
+    from narration.reading import read_plain
+
+    started = time.perf_counter()
+    engine = voices.load_engine(voices.load_catalogue().find(voice))
+    cache = SentenceCache(workdir / "single-cache", 4 << 30)
+    files = narrate(read_plain(text), engine, workdir / "single.mp3", cache=cache)
+    return {"wall": time.perf_counter() - started, "audio": files.duration}
+
+
+def latency(url: str, clients: int, requests: int) -> dict:
+    """p50/p99 of POST (a short text) and GET (its status) from `clients` threads at once."""
+    posts, gets, errors = [], [], []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        for i in range(requests // clients):
+            try:
+                t = time.perf_counter()
+                job = call(url, "POST", "/api/v1/narrations",
+                           {"text": f"Client {n} says hello for the {i + 1}th time.",
+                            "voice": "male"})
+                t2 = time.perf_counter()
+                call(url, "GET", f"/api/v1/narrations/{job['id']}")
+                t3 = time.perf_counter()
+                with lock:
+                    posts.append(t2 - t)
+                    gets.append(t3 - t2)
+            except Exception as error:  # counted, reported
+                with lock:
+                    errors.append(repr(error))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    def pct(values, q):
+        return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else float("nan")
+
+    return {"post_p50": pct(posts, 50), "post_p99": pct(posts, 99), "get_p50": pct(gets, 50),
+            "get_p99": pct(gets, 99), "requests": len(posts), "errors": len(errors)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--voice", default="male")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE)
+    args = parser.parse_args()
+    text = args.sample.read_text()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        single = time_single_process(text, args.voice, workdir)
+        print("single process:", single, flush=True)
+        process, url = start_service(workdir / "service", args.workers)
+        try:
+            service = time_service(url, text, args.voice)
+            print("service:", service, flush=True)
+            load = latency(url, args.clients, args.requests)
+            print("latency:", load, flush=True)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(120)
+    ratio = service["wall"] / single["wall"]
+    report = "\n".join([
+        f"`bench/service.py` ({time.strftime('%Y-%m-%d')}, 2 cores): the sample "
+        f"({single['audio']:.0f} s of audio, {service['chapters']} chapters, voice "
+        f"`{args.voice}`) submitted over HTTP to `narrator up` with {args.workers} worker "
+        "processes, against `narrate()` in one process; both start with an empty sentence "
+        "cache and load the voice inside the timing.",
+        "",
+        "| measure | value |", "|---|---|",
+        f"| single process, until the MP3 is written | {single['wall']:.1f} s |",
+        f"| service, POST until the MP3 is ready | {service['wall']:.1f} s |",
+        f"| ratio service / single process (target ≤ 0.9) | {ratio:.2f} |",
+        f"| service, POST until the first chapter is playable | {service['first_chapter']:.1f} s |",
+        f"| POST latency p50 / p99, {args.clients} concurrent clients | "
+        f"{load['post_p50']:.0f} / {load['post_p99']:.0f} ms |",
+        f"| GET latency p50 / p99, {args.clients} concurrent clients | "
+        f"{load['get_p50']:.0f} / {load['get_p99']:.0f} ms |",
+        f"| requests measured / errors | {load['requests']} / {load['errors']} |",
+    ])
+    print(report)
+    write_section(ROOT / "docs" / "performance.md", "Service", report)
+
+
+if __name__ == "__main__":
+    main()
