@@ -88,6 +88,7 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
         tracker.chapter = index
         rendered.append(render_chapter(script, speak, pauses=pauses))
     episode = assemble_episode(rendered, pauses=pauses)
+    del rendered  # the episode holds a copy; a 25-minute episode is ~250 MB per float copy
     log.info("synthesized %d utterances (%d from cache) in %.1f s",
              tracker.done, tracker.cached, time.perf_counter() - started)
     meta = document.metadata
