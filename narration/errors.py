@@ -32,6 +32,12 @@ class InvalidTextError(NarrationError):
     code = "invalid_text"
 
 
+class TooManyChaptersError(NarrationError):
+    """More chapters than one episode can carry (each is a worker task and a chapter mark)."""
+
+    code = "too_many_chapters"
+
+
 class InvalidSpeedError(NarrationError):
     code = "invalid_speed"
 

@@ -71,8 +71,7 @@ def _paragraph_utterances(paragraph: str, max_chars: int, last_pause: Pause) -> 
     """Sentences of one paragraph, over-long ones split, the last one followed by `last_pause`."""
     utterances = []
     for sentence in split_sentences(paragraph):
-        for piece in _pieces(sentence, max_chars):
-            spoken = normalize(piece)
+        for piece, spoken in _pieces(sentence, max_chars):
             if is_speakable(spoken):
                 utterances.append(Utterance(piece, spoken))
     if utterances:
@@ -81,16 +80,20 @@ def _paragraph_utterances(paragraph: str, max_chars: int, last_pause: Pause) -> 
     return utterances
 
 
-def _pieces(sentence: str, max_chars: int) -> list[str]:
-    """Split at clause boundaries until every piece's spoken form fits the engine.
+def _pieces(sentence: str, max_chars: int, written_chars: int | None = None) -> list[tuple[str, str]]:
+    """Split at clause boundaries until every piece's spoken form fits the engine: (piece, spoken).
 
     Normalization can lengthen text ("$1,250" → "one thousand two hundred fifty dollars"), so a
-    piece that fits in writing may still be too long when spoken; such pieces are split again.
+    piece that fits in writing may still be too long when spoken; such pieces are split again
+    at half their written length. The spoken limit stays `max_chars` all the way down: halving
+    the limit itself split "&&&…" into one utterance per character, and took seconds to do so.
+    The spoken form is returned so each piece is normalized once.
     """
     pieces = []
-    for piece in split_long(sentence, max_chars):
-        if len(normalize(piece)) > max_chars and len(piece) > 1:
-            pieces += _pieces(piece, max(1, len(piece) // 2))
+    for piece in split_long(sentence, written_chars or max_chars):
+        spoken = normalize(piece)
+        if len(spoken) > max_chars and len(piece) > 1:
+            pieces += _pieces(piece, max_chars, max(1, len(piece) // 2))
         else:
-            pieces.append(piece)
+            pieces.append((piece, spoken))
     return pieces

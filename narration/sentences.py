@@ -49,9 +49,36 @@ def _starts_lowercase(segment: str) -> bool:
 def _raw_segments(paragraph: str, language: str) -> list[str]:
     """pysbd's segments with their whitespace kept, then split after "…" + capital."""
     segments: list[str] = []
-    for segment in _segmenter(language).segment(paragraph):
-        segments.extend(part for part in _ELLIPSIS_BOUNDARY.split(segment) if part)
+    for chunk in _chunks(paragraph):
+        for segment in _segmenter(language).segment(chunk):
+            segments.extend(part for part in _ELLIPSIS_BOUNDARY.split(segment) if part)
     return segments
+
+
+# pysbd locates each sentence by searching the whole text again, so its time grows with the
+# square of a paragraph's length: one 100,000-character paragraph of short sentences took
+# minutes. Paragraphs longer than CHUNK_CHARS are cut first at clear sentence ends (a word of
+# four or more letters, end punctuation, a capital next), which pysbd would split at anyway;
+# only when no clear end comes for FORCE_CHARS is any end punctuation followed by space used.
+CHUNK_CHARS = 1000
+FORCE_CHARS = 2 * CHUNK_CHARS
+_ANY_END = re.compile(r"[.!?…。！？][\"”’')\]]*\s+")
+_CLEAR_END = re.compile(r"[^\W\d_]{4}[.!?][\"”’')\]]*\s+(?=[\"“‘'(]?[A-Z])")
+
+
+def _chunks(paragraph: str) -> list[str]:
+    """The paragraph cut into pieces pysbd handles quickly; short paragraphs stay whole."""
+    if len(paragraph) <= CHUNK_CHARS:
+        return [paragraph]
+    chunks, start = [], 0
+    for match in _ANY_END.finditer(paragraph):
+        length = match.end() - start
+        clear = _CLEAR_END.match(paragraph, max(start, match.start() - 4))
+        if (length >= CHUNK_CHARS and clear and clear.end() == match.end()) or length >= FORCE_CHARS:
+            chunks.append(paragraph[start:match.end()])
+            start = match.end()
+    chunks.append(paragraph[start:])
+    return [chunk for chunk in chunks if chunk]
 
 
 def _move_leading_closers(segments: list[str]) -> list[str]:
@@ -74,9 +101,12 @@ def _should_join(previous: str, segment: str) -> bool:
     if segment.strip() and not previous[-1].isspace() and not segment[0].isspace():
         # No whitespace at the split: it fell inside a token (a URL's "?", "pain….right?").
         return True
-    if _NEVER_FINAL.search(previous.rstrip()):
+    # Only the tail can hold the abbreviation; searching all of a sentence that keeps growing
+    # by joins made long runs of "a. a. a." quadratic.
+    tail = previous.rstrip()[-16:]
+    if _NEVER_FINAL.search(tail):
         return True
-    if _NUMBER_ABBREVIATION.search(previous.rstrip()) and segment.lstrip()[:1].isdigit():
+    if _NUMBER_ABBREVIATION.search(tail) and segment.lstrip()[:1].isdigit():
         return True
     # Edited prose starts sentences with a capital, digit or quote; a lowercase start means
     # the split came after an abbreviation or ellipsis pysbd did not know ("…uhm…everything").

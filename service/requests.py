@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from werkzeug.wrappers import Request
 
 from narration.document import Document, document_to_dict
-from narration.errors import NarrationError, VoiceUnavailableError
+from narration.errors import NarrationError, VoiceNotFoundError, VoiceUnavailableError
 from narration.pipeline import check_speed
 from narration.reading import clean_text, decode_text, read_chapters, read_markdown, read_plain
 from narration.script import build_script
@@ -44,6 +44,8 @@ MAX_LABEL = 300
 DEFAULT_MAX_CHARS = 250
 """Utterance limit for planning when an engine module does not declare MAX_CHARS."""
 MAX_IDEMPOTENCY_KEY = 255
+MAX_VOICE_NAME = 100
+"""Longer voice names are refused without being echoed: no voice id comes close."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,11 @@ def resolve_voice(name: object, catalogue: Catalogue) -> Voice:
                                 "(see GET /api/v1/voices).", field="voice")
     if not isinstance(name, str):
         raise InvalidRequestError("voice must be a string such as \"male\".", field="voice")
+    if len(name) > MAX_VOICE_NAME:
+        # The catalogue's error quotes the name; a 100,000-character name came back whole.
+        raise VoiceNotFoundError(
+            f"Unknown voice (a {len(name)}-character name); voice ids are short, e.g. \"female\" "
+            "(see GET /api/v1/voices).", field="voice")
     voice = catalogue.find(name)
     if not voice.installed:
         raise VoiceUnavailableError(

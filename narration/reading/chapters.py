@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from narration.document import Chapter, Document, Metadata
-from narration.errors import EmptyTextError
+from narration.errors import EmptyTextError, TooManyChaptersError
 from narration.reading.fields import split_names, year_of
 from narration.reading.introduction import introduce
 from narration.reading.paragraphs import Unit
 
 # Facts with a slot in Metadata; everything else is kept in Document.extras["fields"].
 METADATA_FIELDS = {"title", "headline", "author", "published", "updated", "tagline", "genre", "year"}
+MAX_CHAPTERS = 500
+"""Most chapters one narration may have. Each chapter is a worker task, a row, an ID3 chapter
+frame and a line in every progress response; 10,000 tiny chapters took seconds to accept and
+would make a job nobody can navigate. Books rarely pass a hundred."""
 
 
 def assemble_chapters(units: list[Unit]) -> tuple[Chapter, ...]:
@@ -39,6 +43,7 @@ def build_document(
             "The text has no paragraphs to narrate (only a title, labels or site links). "
             "Paste the full text of the review or article."
         )
+    check_chapter_count(len(chapters))
     values: dict[str, str] = {}
     cast: list[str] = []
     directors: list[str] = []
@@ -71,6 +76,14 @@ def build_document(
         introduction=introduce(metadata, extras),
         extras={"fields": extras, "source": source},
     )
+
+
+def check_chapter_count(count: int, *, field: str | None = None) -> None:
+    """Refuse a text with more than MAX_CHAPTERS chapters, saying what to do instead."""
+    if count > MAX_CHAPTERS:
+        raise TooManyChaptersError(
+            f"The text has {count} chapters; at most {MAX_CHAPTERS} are allowed. Merge short "
+            "chapters or split the text into several narrations.", field=field)
 
 
 def _join_names(names: list[str]) -> str:

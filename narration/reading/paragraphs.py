@@ -59,13 +59,15 @@ def split_blocks(lines: list[str]) -> list[list[str]]:
 
 def join_lines(lines: list[str]) -> str:
     """Join a hard-wrapped paragraph; a word broken with a hyphen at a line end is rejoined."""
-    text = ""
+    # Parts joined once at the end, and only the last part's tail checked for a hyphen:
+    # re-searching the growing text made a 16,000-line paragraph take seconds.
+    parts: list[str] = []
     for line in (line.strip() for line in lines):
-        if re.search(r"[A-Za-z]-$", text) and line[:1].islower():
-            text += line
+        if parts and re.search(r"[A-Za-z]-$", parts[-1][-2:]) and line[:1].islower():
+            parts[-1] += line
         else:
-            text = f"{text} {line}" if text else line
-    return collapse_spaces(text)
+            parts.append(line)
+    return collapse_spaces(" ".join(parts))
 
 
 def list_item_text(line: str) -> str | None:

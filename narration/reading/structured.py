@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from narration.document import Chapter, Document
 from narration.errors import EmptyTextError, InvalidTextError
-from narration.reading.chapters import build_document
+from narration.reading.chapters import build_document, check_chapter_count
 from narration.reading.decoding import clean_text
 from narration.reading.paragraphs import collapse_spaces, join_lines, split_blocks
 
@@ -20,6 +20,7 @@ def read_chapters(chapters: list[dict], *, title: str = "", author: str = "") ->
         )
     if not chapters:
         raise EmptyTextError("chapters is empty. Send at least one chapter with text.", field="chapters")
+    check_chapter_count(len(chapters), field="chapters")  # before reading each one, so refusal is cheap
     read = tuple(_read_chapter(chapter, f"chapters[{index}]") for index, chapter in enumerate(chapters))
     return build_document(read, [], title=title, author=author, source="chapters")
 
