@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "narrator_read_only"
 """Execution option that marks a read-only session's connections."""
+MIGRATION_LOCK = 7_290_411
+"""PostgreSQL advisory lock key: processes starting together migrate one after another."""
 SQLITE_BUSY_MS = 30_000
 """How long an SQLite writer waits for another process's transaction before giving up.
 Worker processes write progress a few times a second; each write takes milliseconds."""
@@ -31,8 +33,10 @@ class Database:
         self.engine = create_database_engine(url)
         # expire_on_commit=False: callers read a job's fields after the session has committed.
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
-                                     expire_on_commit=False)
+        # postgresql_readonly: the server itself refuses a write there (SQLite ignores it).
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}, postgresql_readonly=True),
+            expire_on_commit=False)
 
     @contextlib.contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
@@ -62,6 +66,9 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # The second process waits here until the first commits, then finds it current.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         log.info("database schema is current (%s)", make_url(self.url).render_as_string(True))

@@ -16,8 +16,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from narration.document import Document, document_to_dict
+from narration.document import Document, document_from_dict, document_to_dict, opening
 from narration.errors import NarrationError
+from state.feeds import job_changed, publish_job
 from state.models import ACTIVE, Job, JobChapter, utcnow
 from state.views import job_view  # noqa: F401  (the API resource; re-exported here)
 
@@ -46,19 +47,25 @@ def script_plan(scripts: Iterable[ChapterScript]) -> list[tuple[str, int, int]]:
 
 def create_job(session: Session, *, document: Document | dict, voice: str, speed: float,
                source: str, plan: Plan, idempotency_key: str | None = None,
-               request_hash: str | None = None) -> tuple[Job, bool]:
-    """A new queued job, or (the earlier job, False) when the idempotency key was seen before."""
+               request_hash: str | None = None, user_id: str | None = None) -> tuple[Job, bool]:
+    """A new queued job, or (the earlier job, False) when the idempotency key was seen before.
+
+    Idempotency keys are the user's own: they are stored prefixed with the user's id.
+    """
+    if idempotency_key is not None and user_id is not None:
+        idempotency_key = f"{user_id}:{idempotency_key}"
     if idempotency_key is not None:
         existing = session.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
         if existing is not None:
             return _same_request(existing, request_hash), False
     data = document if isinstance(document, dict) else document_to_dict(document)
     meta = data.get("metadata", {})
+    description = opening(document_from_dict(data)) if {"metadata", "chapters"} <= set(data) else ""
     now = utcnow()
     job = Job(
-        id=str(uuid.uuid4()), status="queued",
+        id=str(uuid.uuid4()), user_id=user_id, status="queued",
         title=meta.get("title") or meta.get("headline") or "", author=meta.get("author") or "",
-        voice=voice, speed=speed, source=source, document=data,
+        voice=voice, speed=speed, source=source, document=data, description=description,
         idempotency_key=idempotency_key, request_hash=request_hash, chapters_total=len(plan),
         sentences_total=sum(p[1] for p in plan), sentences_done=0,
         chars_total=sum(p[2] for p in plan), chars_done=0, created_at=now, heartbeat_at=now,
@@ -93,12 +100,22 @@ def get_job(session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id)
 
 
-def list_jobs(session: Session, *, limit: int, before: str | None = None) -> list[Job]:
-    """Newest first; `before` is the id of the last job of the previous page (unknown id: [])."""
+def owned_job(session: Session, user_id: str, job_id: str) -> Job | None:
+    """The user's job with this id; None for unknown ids and other users' jobs alike."""
+    job = session.get(Job, job_id)
+    return job if job is not None and job.user_id == user_id else None
+
+
+def list_jobs(session: Session, *, limit: int, before: str | None = None,
+              user_id: str | None = None) -> list[Job]:
+    """Newest first, of one user when `user_id` is given; `before` is the id of the last job of
+    the previous page (unknown id: [])."""
     query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    if user_id is not None:
+        query = query.where(Job.user_id == user_id)
     if before is not None:
         cursor = session.get(Job, before)
-        if cursor is None:
+        if cursor is None or (user_id is not None and cursor.user_id != user_id):
             return []
         query = query.where(or_(Job.created_at < cursor.created_at,
                                 (Job.created_at == cursor.created_at) & (Job.id < cursor.id)))
@@ -245,7 +262,15 @@ def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int)
     job.mp3_size = mp3_size
     job.finished_at = job.heartbeat_at = now
     _recount(job)
+    publish_job(session, job_id)
     return True
+
+
+def rename_job(session: Session, job: Job, title: str) -> None:
+    """Give a narration a new title; feeds show it, under the same guid (no duplicate episode)."""
+    if title != job.title:
+        job.title = title
+        job_changed(session, job.id)
 
 
 def fail_job(session: Session, job_id: str, code: str, message: str) -> bool:

@@ -101,6 +101,14 @@ def narration_key(job_id: object, name: str) -> str:
     return check_key(f"narrations/{job_part}/{check_key(name)}")
 
 
+def feed_key(feed_id: object, name: str) -> str:
+    """The key of a feed's file, e.g. feed_key(id, "artwork.png")."""
+    feed_part = str(feed_id)
+    if "/" in feed_part:
+        raise InvalidMediaKey(f"Feed id {feed_part!r} must not contain '/'.")
+    return check_key(f"feeds/{feed_part}/{check_key(name)}")
+
+
 def content_type_for(key: str) -> str:
     """The Content-Type a key's extension implies (application/octet-stream when unknown)."""
     suffix = os.path.splitext(key)[1].lower()

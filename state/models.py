@@ -1,10 +1,11 @@
-"""Tables: a narration job and its chapters, with the counters progress and the watchdog use."""
+"""Tables: users and their API keys, narration jobs and their chapters, feeds and their episodes."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 JOB_STATUSES = ("queued", "running", "done", "failed", "canceled")
@@ -38,20 +39,52 @@ class Base(DeclarativeBase):
     pass
 
 
+class User(Base):
+    """Someone who submits narrations and owns feeds; everything they own carries their id."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """A key a user sends as `Authorization: Bearer …`; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the key: keys carry 256 random bits, so a fast hash cannot be brute-forced."""
+    hint: Mapped[str] = mapped_column(String(16))
+    """The key's first characters, so a user can tell keys apart without the key."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Job(Base):
     """One narration request and where it stands."""
 
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    """None only for jobs made before there were users (the local user claims them)."""
     status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
     title: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(Text, default="")
     voice: Mapped[str] = mapped_column(String(100))
     speed: Mapped[float] = mapped_column(Float, default=1.0)
     source: Mapped[str] = mapped_column(String(16))
-    document: Mapped[dict] = mapped_column(JSON)
+    document: Mapped[dict] = mapped_column(JSON, deferred=True)
+    """The text as read (up to megabytes): loaded only when a worker or a view needs it."""
+    description: Mapped[str] = mapped_column(Text, default="")
+    """The text's opening, as a feed shows the episode (kept apart from the document)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    """"<user id>:<the client's key>", so one user's key never collides with another's."""
     request_hash: Mapped[str | None] = mapped_column(String(64))
     chapters_total: Mapped[int] = mapped_column(Integer, default=0)
     sentences_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -103,3 +136,54 @@ class JobChapter(Base):
     """host:pid of the process that last started the chapter, to find it when it hangs."""
 
     job: Mapped[Job] = relationship(back_populates="chapters")
+
+
+class Feed(Base):
+    """A podcast: its channel facts, its private token, and a revision for conditional GETs."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(Text, default="")
+    owner_email: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(35), default="en")
+    explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    category: Mapped[str] = mapped_column(Text, default="Arts/Books")
+    artwork_type: Mapped[str | None] = mapped_column(String(32))
+    """MIME type of uploaded artwork in the media store; None: a cover is generated."""
+    token: Mapped[str | None] = mapped_column(String(64))
+    """The secret in the feed's URL (shown to its owner); None while the feed is revoked."""
+    token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the token: feed URLs are looked up by it, never by the token itself."""
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    """Bumped on every change that alters the rendered feed: the ETag is made from it."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """When the rendered feed last changed: the Last-Modified of the feed URL."""
+
+    entries: Mapped[list[FeedEntry]] = relationship(
+        back_populates="feed", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class FeedEntry(Base):
+    """A narration in a feed; an episode once the narration is done (then it gets a number)."""
+
+    __tablename__ = "feed_entries"
+    __table_args__ = (UniqueConstraint("feed_id", "number"),)
+
+    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"),
+                                        primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    number: Mapped[int | None] = mapped_column(Integer)
+    """itunes:episode, given when the episode first appears and never reused or changed."""
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """pubDate: when the episode first appeared in this feed."""
+
+    feed: Mapped[Feed] = relationship(back_populates="entries")
+    job: Mapped[Job] = relationship(lazy="joined")

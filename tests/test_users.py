@@ -1,0 +1,128 @@
+"""Users and API keys in the database, the `narrator users` commands, and the local user of
+`narrator up`, including an upgrade from a database made before there were users."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select
+
+from cli.users import local_key
+from state import feeds, users
+from state.db import MIGRATIONS, Database
+from state.models import ApiKey, Job
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'n.db'}")
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+def test_a_key_is_shown_once_stored_hashed_and_revocable(db):
+    with db.session() as session:
+        user, key = users.create_user(session, "ada")
+        second = users.issue_key(session, user)
+    with db.session() as session:
+        stored = session.scalars(select(ApiKey.digest)).all()
+        assert key not in " ".join(stored) and second not in " ".join(stored)
+        assert users.authenticate(session, key) == users.authenticate(session, second) == user.id
+        assert users.authenticate(session, key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+        assert users.authenticate(session, "") is None
+        assert users.revoke_keys(session, user) == 2
+    with db.session() as session:
+        assert users.authenticate(session, key) is None
+
+
+def test_keys_carry_at_least_256_random_bits():
+    import base64
+
+    keys = {users.new_key() for _ in range(1000)}
+    assert len(keys) == 1000
+    raw = base64.urlsafe_b64decode(next(iter(keys)).removeprefix(users.KEY_PREFIX) + "=")
+    assert len(raw) * 8 >= 256
+
+
+@pytest.mark.parametrize("name", ["", " ", "a b", "-x", "x" * 101, "ü", "a/b"])
+def test_user_names_are_checked(db, name):
+    with db.session() as session, pytest.raises(users.InvalidUserName):
+        users.create_user(session, name)
+
+
+def test_every_user_gets_a_default_feed_and_names_are_unique(db):
+    with db.session() as session:
+        user, _ = users.create_user(session, "grace")
+        default = feeds.default_feed(session, user.id)
+        assert default.is_default and "grace" in default.title
+        with pytest.raises(users.UserExists):
+            users.create_user(session, "grace")
+
+
+def test_the_local_user_keeps_its_key_and_gets_a_new_one_when_the_file_is_lost(db, tmp_path):
+    key_file = tmp_path / "data" / "local.key"
+    key, token = local_key(db, key_file)
+    assert key_file.read_text().strip() == key and key_file.stat().st_mode & 0o077 == 0
+    assert local_key(db, key_file) == (key, token)
+    key_file.unlink()
+    new_key, same_token = local_key(db, key_file)
+    assert new_key != key and same_token == token
+    with db.session() as session:
+        assert users.authenticate(session, new_key) is not None
+
+
+def test_an_upgrade_keeps_earlier_jobs_and_gives_them_to_the_local_user(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0001_jobs")  # a database as the first release left it
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO jobs (id, status, title, author, voice, speed, source, document, "
+            "idempotency_key, chapters_total, sentences_total, sentences_done, chars_total, "
+            "chars_done, created_at, attempts, assembly_attempts) VALUES ('old-job', 'done', "
+            "'Old', '', 'male', 1.0, 'text', '{}', 'k1', 0, 0, 0, 0, 0, "
+            "'2026-01-01 00:00:00', 1, 1)"))
+    engine.dispose()
+    database = Database(url)
+    database.upgrade()
+    key, _ = local_key(database, tmp_path / "local.key")
+    with database.session() as session:
+        owner = users.authenticate(session, key)
+        job = session.get(Job, "old-job")
+        assert job.user_id == owner and job.title == "Old" and job.idempotency_key == "k1"
+    database.dispose()
+
+
+def run_cli(tmp_path, *args):
+    return subprocess.run([sys.executable, "-m", "cli", "users", *args], cwd=ROOT,
+                          env={"NARRATOR_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+                               "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_users_commands(tmp_path):
+    created = run_cli(tmp_path, "create", "linus")
+    assert created.returncode == 0, created.stderr
+    key = next(line for line in created.stdout.splitlines() if line.startswith(users.KEY_PREFIX))
+    again = run_cli(tmp_path, "create", "linus")
+    assert again.returncode == 1 and again.stderr.count("\n") == 1 and "exists" in again.stderr
+    assert run_cli(tmp_path, "new-key", "linus").stdout.startswith(users.KEY_PREFIX)
+    assert "linus\t2 key(s)" in run_cli(tmp_path, "list").stdout
+    assert "revoked 2" in run_cli(tmp_path, "revoke", "linus").stdout
+    missing = run_cli(tmp_path, "revoke", "nobody")
+    assert missing.returncode == 1 and "nobody" in missing.stderr
+    database = Database(f"sqlite:///{tmp_path / 'narrator.db'}")
+    with database.session() as session:
+        assert users.authenticate(session, key) is None
+    database.dispose()
