@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from cli import narrate, up, voices
+    from cli import narrate, up, users, voices
 
     parser = argparse.ArgumentParser(
         prog="narrator", description="Turn reviews and articles into chaptered MP3 narrations.")
@@ -57,4 +57,15 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("voices", help="list the voices and whether each is installed")
     p.set_defaults(run=voices.run)
+
+    p = commands.add_parser("users", help="manage the users of a shared service and their keys")
+    actions = p.add_subparsers(required=True, metavar="ACTION")
+    for name, run, help_text in (
+            ("create", users.run_create, "create a user; prints their API key (shown once)"),
+            ("new-key", users.run_new_key, "print one more API key for a user"),
+            ("revoke", users.run_revoke, "revoke every API key of a user")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("name", help="the user's name (letters, digits, . _ @ -)")
+        action.set_defaults(run=run)
+    actions.add_parser("list", help="list the users").set_defaults(run=users.run_list)
     return parser

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 from cli.embedded import EmbeddedRedis
 from narration.settings import SettingError, load_settings
 
+LOCAL_KEY_FILE = "local.key"
+"""In the data folder, readable by its owner only: the local user's API key."""
+
 
 def run(args) -> int:
     settings = load_settings()
@@ -28,17 +31,25 @@ def run(args) -> int:
     else:
         redis = EmbeddedRedis(settings.data_dir / "redis").start()
         env["REDIS_URL"] = redis.url
-    _prepare_state(settings)
+    local = _prepare_state(settings)
     workers = args.workers or os.cpu_count() or 1
     children = [
         _spawn([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
                 "--loglevel", "INFO", "--concurrency", str(workers)], env),
         _spawn([sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
                 "--worker-class", "gthread", "--threads", "32", "--workers", "1",
-                "--access-logfile", "-", "service:create_app()"], env),
+                "--access-logfile", "-", "--logger-class", "service.logs.RedactingLogger",
+                "service:create_app()"], env),
     ]
-    url = settings.base_url or f"http://{args.host}:{args.port}/"
-    print(f"narrator is up: open {url}  ({workers} worker processes; Ctrl-C stops)", flush=True)
+    url = (settings.base_url or f"http://{args.host}:{args.port}/").rstrip("/")
+    print(f"narrator is up ({workers} worker processes; Ctrl-C stops)", flush=True)
+    if local:
+        key, token = local
+        print(f"  open the page:   {url}/#key={key}\n"
+              f"  API key:         {key}  (kept in {settings.data_dir / LOCAL_KEY_FILE})\n"
+              f"  podcast feed:    {url}/feeds/{token}.xml", flush=True)
+    else:
+        print(f"  open {url}/ and sign in with a key from `narrator users create NAME`", flush=True)
     try:
         _wait(children)
     finally:
@@ -82,22 +93,35 @@ def _check_voices() -> None:
             raise SettingError(f"the {alias} voice {voice.id} is not installed; run `make setup`.")
 
 
-def _prepare_state(settings) -> None:
-    """Migrate the database and check the media store before anything is accepted."""
+def _prepare_state(settings) -> tuple[str, str] | None:
+    """Migrate the database and check the media store before anything is accepted.
+
+    On the embedded default (no DATABASE_URL) this is someone's own machine: a local user is
+    made on first run, and its (key, feed token) returned so the page and feed work at once.
+    """
     from sqlalchemy.exc import ArgumentError, OperationalError
 
+    from cli.users import local_key
+    from service import make_sqlite_folder
     from state.db import Database
     from state.media import open_media_store
 
     try:
+        if not settings.database_url:
+            make_sqlite_folder(settings.database)  # our default file, in our data folder
         database = Database(settings.database)
         database.upgrade()
-        database.dispose()
     except (ArgumentError, OperationalError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise SettingError(f"DATABASE_URL cannot be used: {reason}; set it to a reachable "
                            "database, or unset it to use the SQLite file.") from None
     open_media_store(settings.media, s3_endpoint_url=settings.s3_endpoint_url or None).check()
+    try:
+        if settings.database_url:
+            return None
+        return local_key(database, settings.data_dir / LOCAL_KEY_FILE)
+    finally:
+        database.dispose()
 
 
 def _spawn(command: list[str], env: dict) -> subprocess.Popen:

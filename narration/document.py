@@ -68,3 +68,23 @@ def document_from_dict(data: dict) -> Document:
         introduction=data.get("introduction", ""),
         extras=data.get("extras", {}),
     )
+
+
+def opening(document: Document, limit: int = 600) -> str:
+    """The text's first paragraphs up to about `limit` characters, cut after a sentence when
+    one ends in the second half: an episode description that reads like the review's start."""
+    text = ""
+    for chapter in document.chapters:
+        for paragraph in chapter.paragraphs:
+            text = f"{text}\n\n{paragraph}" if text else paragraph
+            if len(text) >= limit:
+                break
+        if len(text) >= limit or text:
+            break
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    sentence_end = max(cut.rfind(mark) for mark in (". ", "! ", "? ", ".\n", "…"))
+    if sentence_end >= limit // 2:
+        return cut[:sentence_end + 1]
+    return cut[:cut.rfind(" ")].rstrip(",;:") + "…" if " " in cut else cut + "…"

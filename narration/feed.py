@@ -172,7 +172,7 @@ def _add_channel(channel: ET.Element, feed: FeedInfo, ordered: list[EpisodeInfo]
     _add(owner, "itunes:email", feed.owner_email)
     _add(channel, "itunes:author", feed.author)
     _add(channel, "itunes:type", "episodic")
-    _add(channel, "podcast:guid", podcast_guid(self_url))
+    _add(channel, "podcast:guid", podcast_guid(feed.guid_seed or self_url))
     # No owner="…" attribute (feedparser would drop the yes/no); the e-mail is in itunes:owner.
     _add(channel, "podcast:locked", "yes" if feed.locked else "no")
     if feed.private:

@@ -30,6 +30,9 @@ class FeedInfo:
     image_url: str
     """Square artwork, 1400–3000 px, JPEG or PNG."""
     explicit: bool = False
+    guid_seed: str | None = None
+    """What podcast:guid is made from when it must outlive the self URL (a private feed's
+    token changes when rotated); None: the self URL, as the spec says for public feeds."""
     private: bool = True
     """Ask directories not to list the feed (podcast:block yes, itunes:block Yes)."""
     locked: bool = True

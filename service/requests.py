@@ -1,10 +1,12 @@
 """Turn a POST /api/v1/narrations request into a checked `NarrationRequest`, or a clear 4xx.
 
 Two request forms:
-- JSON `{title?, author?, text | markdown | chapters, voice, speed?, feed?}` (feed is accepted
-  and ignored for now);
-- a raw `text/plain` or `text/markdown` body with `title`, `author`, `voice`, `speed` as query
-  parameters.
+- JSON `{title?, author?, text | markdown | chapters, voice, speed?, feed?}`;
+- a raw `text/plain` or `text/markdown` body with `title`, `author`, `voice`, `speed`, `feed` as
+  query parameters.
+
+`feed` is a feed id, "default" (also what leaving it out means), or JSON null / "none" for no
+feed at all.
 
 Decisions: malformed JSON is 400 (the body cannot be parsed at all). A raw body that is not
 valid UTF-8 is 422 `invalid_text` (the request arrived fine; the text in it cannot be read),
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import uuid
 from dataclasses import dataclass
 
 from werkzeug.wrappers import Request
@@ -36,7 +39,8 @@ from voices.engines import engine_module
 
 SOURCES = ("text", "markdown", "chapters")
 JSON_FIELDS = {"title", "author", "voice", "speed", "feed", *SOURCES}
-QUERY_FIELDS = {"title", "author", "voice", "speed"}
+QUERY_FIELDS = {"title", "author", "voice", "speed", "feed"}
+NO_FEED = ("none",)
 RAW_SOURCES = {"text/plain": "text", "text/markdown": "markdown"}
 UTF8_CHARSETS = {"utf-8", "utf8", "us-ascii"}
 MAX_LABEL = 300
@@ -60,6 +64,8 @@ class NarrationRequest:
     """(chapter title, utterances, spoken characters) per chapter, as the workers will speak it."""
     request_hash: str
     """Identifies what was asked for, so a reused Idempotency-Key with other content is caught."""
+    feed: str | None = "default"
+    """A feed id, "default", or None for no feed."""
 
 
 def parse_narration_request(request: Request, catalogue: Catalogue) -> NarrationRequest:
@@ -68,7 +74,6 @@ def parse_narration_request(request: Request, catalogue: Catalogue) -> Narration
         fields = raw_fields(request, RAW_SOURCES[request.mimetype])
     else:
         fields = json_object(request, JSON_FIELDS, raw_types=", text/plain or text/markdown")
-        fields.pop("feed", None)
     return build_request(fields, catalogue)
 
 
@@ -131,8 +136,40 @@ def build_request(fields: dict, catalogue: Catalogue) -> NarrationRequest:
         error.field = error.field or source
         raise
     plan = script_plan(scripts)
+    feed = parse_feed(fields)
     return NarrationRequest(document, source, voice, speed, plan,
-                            request_hash(source, document, voice, speed))
+                            request_hash(source, document, voice, speed, feed), feed)
+
+
+def parse_feed(fields: dict) -> str | None:
+    """Which feed the narration goes to: "default" unless a feed id or no feed is asked for."""
+    if "feed" not in fields:
+        return "default"
+    value = fields["feed"]
+    if value is None or value in NO_FEED:
+        return None
+    if value == "default":
+        return value
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else _bad_feed()
+    except ValueError:
+        return _bad_feed()
+
+
+def _bad_feed():
+    raise InvalidRequestError('feed must be a feed id, "default", or null for no feed.',
+                              field="feed")
+
+
+def parse_narration_update(request: Request) -> dict:
+    """A PATCH body: `{title}` (the only thing that can change once a narration is made)."""
+    fields = json_object(request, {"title"})
+    if "title" not in fields:
+        raise MissingFieldError("Send the new title: {\"title\": \"…\"}.", field="title")
+    title = _label(fields, "title")
+    if not title:
+        raise InvalidRequestError("title cannot be empty.", field="title")
+    return {"title": title}
 
 
 def parse_speed(value: object) -> float:
@@ -191,10 +228,11 @@ def planning_max_chars(voice: Voice) -> int:
     return getattr(engine_module(voice.engine), "MAX_CHARS", DEFAULT_MAX_CHARS)
 
 
-def request_hash(source: str, document: Document, voice: Voice, speed: float) -> str:
+def request_hash(source: str, document: Document, voice: Voice, speed: float,
+                 feed: str | None = "default") -> str:
     """A digest of what was asked for: the same text sent as JSON with other key order matches."""
     canonical = json.dumps({"source": source, "document": document_to_dict(document),
-                            "voice": voice.id, "speed": speed}, sort_keys=True)
+                            "voice": voice.id, "speed": speed, "feed": feed}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -71,8 +71,35 @@ def app(tmp_path, recorder):
     app.extensions["narrator"].db.dispose()
 
 
+def make_user(app, name: str) -> str:
+    """A new user of this app; their API key."""
+    from state import users
+
+    with app.extensions["narrator"].db.session() as session:
+        return users.create_user(session, name)[1]
+
+
+def client_for(app, key: str):
+    """A test client that sends `key` as its Bearer token on every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client
+
+
 @pytest.fixture
-def client(app):
+def api_key(app) -> str:
+    return make_user(app, "tester")
+
+
+@pytest.fixture
+def client(app, api_key):
+    """Signed in as the user "tester"."""
+    return client_for(app, api_key)
+
+
+@pytest.fixture
+def anonymous(app):
+    """A client that sends no key."""
     return app.test_client()
 
 

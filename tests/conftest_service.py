@@ -113,6 +113,27 @@ def database(service_env):
 
 
 @pytest.fixture(scope="module")
+def live_key(database) -> str:
+    """An API key of a fresh user of the module's database."""
+    import uuid
+
+    from state import users
+
+    with database.session() as session:
+        return users.create_user(session, f"user-{uuid.uuid4().hex[:8]}")[1]
+
+
+@pytest.fixture(scope="module")
+def http(live_key):
+    """A requests session that sends the user's key, as an API client would."""
+    import requests
+
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {live_key}"
+        yield session
+
+
+@pytest.fixture(scope="module")
 def media(service_env):
     """The module's media store (a local folder)."""
     from state.media import open_media_store

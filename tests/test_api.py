@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from api_fixtures import BASE_URL, TWO_CHAPTERS, app, client, error_of, recorder, submit  # noqa: F401
+from api_fixtures import BASE_URL, TWO_CHAPTERS, api_key, app, client, error_of, recorder, submit  # noqa: F401
 
 NARRATIONS = "/api/v1/narrations"
 MARKDOWN = "# Her\n\nA film about love.\n\n## Story\n\nA man meets a voice.\n\n## Verdict\n\nSee it."

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from api_fixtures import (app, app_config, client, finish_chapters, finish_job,  # noqa: F401
+from api_fixtures import (api_key, app, app_config, client, client_for, make_user, finish_chapters, finish_job,  # noqa: F401
                           recorder, submit)
 from service import create_app
 
@@ -110,7 +110,7 @@ def test_events_of_a_finished_job_end_at_once(client, app):
 def test_an_idle_stream_sends_heartbeats_and_closes_after_its_time(tmp_path, recorder):
     app = create_app(app_config(tmp_path, recorder, EVENTS_HEARTBEAT_SECONDS=0.2,
                                 EVENTS_MAX_SECONDS=1.0))
-    client = app.test_client()
+    client = client_for(app, make_user(app, "idle"))
     job = submit(client)
     started = time.monotonic()
     events = read_events(client.get(job["links"]["events"], buffered=False))
@@ -141,12 +141,11 @@ def live_url(service_env, database):
     thread.join(timeout=10)
 
 
-def test_end_to_end_through_redis_and_a_celery_worker(live_url, celery_worker, tmp_path):
+def test_end_to_end_through_redis_and_a_celery_worker(live_url, http, celery_worker, tmp_path):
     """POST over HTTP, follow the SSE stream to `end`, then fetch the MP3 and its sidecars."""
-    import requests
-
     from narration.encode import decode_mp3
 
+    requests = http
     body = {"title": "Two Notes", "voice": "male", "chapters": [
         {"title": "First", "text": "The film opens in a small apartment. A man talks to his computer."},
         {"title": "Second", "text": "It is a gentle story. See it on a quiet evening."}]}

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from werkzeug.http import parse_options_header
 
-from api_fixtures import app, client, error_of, finish_chapters, finish_job, recorder, submit  # noqa: F401
+from api_fixtures import api_key, app, client, error_of, finish_chapters, finish_job, recorder, submit  # noqa: F401
 from service.api.outputs import content_disposition
 
 AUDIO = os.urandom(200_000)  # several of the store's 64 KiB chunks

@@ -8,7 +8,7 @@ import wave
 import numpy as np
 import pytest
 
-from api_fixtures import app, client, error_of, recorder  # noqa: F401
+from api_fixtures import api_key, app, client, error_of, recorder  # noqa: F401
 from narration.encode import decode_mp3
 from service.api.speech import OPENAI_VOICES
 

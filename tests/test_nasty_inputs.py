@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from api_fixtures import app, client, error_of, recorder, submit  # noqa: F401
+from api_fixtures import api_key, app, client, error_of, recorder, submit  # noqa: F401
 from narration.document import document_from_dict
 from narration.reading.chapters import MAX_CHAPTERS
 from narration.script import build_script

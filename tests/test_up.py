@@ -28,20 +28,37 @@ class Up:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cli", "up", "--port", str(self.port), "--workers", "1"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.url = self._wait_for_url()
+        self.output: list[str] = []
+        banner = self._read_banner()
+        page = banner["open the page"]
+        self.url, self.key = page.split("/#key=")
+        self.feed_url = banner["podcast feed"]
 
-    def _wait_for_url(self) -> str:
-        seen = []
+    def _read_banner(self) -> dict[str, str]:
+        """The lines `narrator up` prints for the user: label → value."""
+        banner = {}
         for line in self.process.stdout:
-            seen.append(line)
-            if "narrator is up: open " in line:
-                return line.split("open ", 1)[1].split()[0].rstrip("/")
-        pytest.fail("narrator up exited before printing its URL:\n" + "".join(seen[-30:]))
+            self.output.append(line)
+            label, colon, value = line.strip().partition(":")
+            if colon and label in ("open the page", "API key", "podcast feed"):
+                banner[label] = value.split()[0]
+            if len(banner) == 3:
+                return banner
+        pytest.fail("narrator up exited before printing its banner:\n" + "".join(self.output[-30:]))
+
+    def log(self) -> str:
+        """Everything the processes printed since start (their logs share our pipe)."""
+        return "".join(self.output)
+
+    def open(self, url: str):
+        """GET a URL as a podcast app or browser would: no key."""
+        return urllib.request.urlopen(url, timeout=30)
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {self.key}"})
         deadline = time.monotonic() + 60
         while True:  # gunicorn may still be binding its port right after the banner
             try:
@@ -56,6 +73,7 @@ class Up:
         """Ctrl-C; returns the descendants that outlived it (there should be none)."""
         children = psutil.Process(self.process.pid).children(recursive=True)
         self.process.send_signal(signal.SIGINT)
+        self.output.extend(self.process.stdout)  # until the pipe closes, as the processes exit
         self.process.wait(60)
         _, alive = psutil.wait_procs(children, timeout=15)
         for process in alive:
@@ -83,15 +101,25 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
             "voice": "male"})
         done = wait_for_status(up, job["id"])
         assert done["status"] == "done", done
-        with urllib.request.urlopen(up.url + f"/api/v1/narrations/{job['id']}/audio.mp3") as mp3:
+        audio = urllib.request.Request(up.url + f"/api/v1/narrations/{job['id']}/audio.mp3",
+                                       headers={"Authorization": f"Bearer {up.key}"})
+        with urllib.request.urlopen(audio) as mp3:
             assert mp3.headers["Content-Type"] == "audio/mpeg" and len(mp3.read()) > 1000
+        with up.open(up.feed_url) as feed:  # the local user's default feed, no key needed
+            assert job["id"] in feed.read().decode()
     finally:
         leftovers = up.stop()
     assert leftovers == [], f"processes outlived Ctrl-C: {leftovers}"
     assert up.process.returncode == 0
+    token = up.feed_url.rsplit("/", 1)[1].removesuffix(".xml")
+    assert "GET /feeds/[token].xml" in up.log()  # the access log has the request, not the token
+    assert token not in up.log().replace(up.feed_url, "")  # only our banner shows it
+    assert (tmp_path / "data" / "local.key").stat().st_mode & 0o077 == 0
 
     again = Up(tmp_path / "data")
     try:
+        # the same user carries on, with the same feed (the port differs between the two starts)
+        assert again.key == up.key and again.feed_url.endswith(f"/feeds/{token}.xml")
         listed = again.request("GET", "/api/v1/narrations")
         assert job["id"] in json.dumps(listed)
     finally:

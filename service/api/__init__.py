@@ -21,9 +21,10 @@ JSON = "application/json"
 
 def register_api(app: Flask) -> None:
     """Attach every API blueprint to the app."""
-    from service.api import narrations, openapi, outputs, speech, voices
+    from service import auth, podcast
+    from service.api import feeds, narrations, openapi, outputs, speech, voices
 
-    for module in (narrations, outputs, voices, openapi, speech):
+    for module in (auth, narrations, outputs, feeds, voices, openapi, speech, podcast):
         app.register_blueprint(module.bp)
 
 

@@ -17,14 +17,16 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from service.api import JSON, base_url, narrator, produces
 from service.api.events import event_stream
+from service.auth import current_user, require_user
 from service.errors import (InvalidRequestError, JobFinishedError, NotFoundError,
                             ServiceUnavailableError)
-from service.requests import idempotency_key, parse_narration_request
-from state import jobs
+from service.requests import idempotency_key, parse_narration_request, parse_narration_update
+from state import feeds, jobs
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("narrations", __name__, url_prefix="/api/v1/narrations")
+bp.before_request(require_user)
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -39,11 +41,14 @@ def create_narration():
     key = idempotency_key(request)
     wanted = parse_narration_request(request, services.catalogue)
     with services.db.session() as session:
+        feed = chosen_feed(session, wanted.feed)
         # A reused key with a different request raises IdempotencyConflict (422) from here.
         job, created = jobs.create_job(
             session, document=wanted.document, voice=wanted.voice.id, speed=wanted.speed,
             source=wanted.source, plan=wanted.plan, idempotency_key=key,
-            request_hash=wanted.request_hash)
+            request_hash=wanted.request_hash, user_id=current_user())
+        if created and feed is not None:
+            feeds.add_job(session, feed, job)
         job_id = job.id
     if created:
         queue(job_id)
@@ -62,7 +67,7 @@ def list_narrations():
     limit = page_size(request.args.get("limit"))
     before = decode_cursor(request.args.get("cursor"))
     with narrator().db.session(readonly=True) as session:
-        found = jobs.list_jobs(session, limit=limit + 1, before=before)
+        found = jobs.list_jobs(session, limit=limit + 1, before=before, user_id=current_user())
         page = found[:limit]
         views = [jobs.job_view(job, base_url()) for job in page]
         cursor = page[-1].id if len(found) > limit else None
@@ -81,14 +86,24 @@ def get_narration(job_id: UUID):
     return jsonify(read_job(str(job_id)))
 
 
+@bp.patch("/<uuid:job_id>")
+@produces(JSON)
+def edit_narration(job_id: UUID):
+    """Change the title; feeds show the new title under the same guid (no duplicate episode)."""
+    changes = parse_narration_update(request)
+    with narrator().db.session() as session:
+        job = owned_job(session, str(job_id))
+        if "title" in changes:
+            jobs.rename_job(session, job, changes["title"])
+    return jsonify(read_job(str(job_id)))
+
+
 @bp.delete("/<uuid:job_id>")
 @produces(JSON)
 def cancel_narration(job_id: UUID):
     """Cancel in the database first (tasks check it between sentences), then tell the workers."""
     with narrator().db.session() as session:
-        job = jobs.get_job(session, str(job_id))
-        if job is None:
-            raise NotFoundError(f"No narration has id {job_id}.", field="id")
+        job = owned_job(session, str(job_id))
         before = job.status
         if before not in FINISHED and before != "canceled":
             job = jobs.cancel_job(session, str(job_id))
@@ -117,12 +132,30 @@ def narration_events(job_id: UUID):
 
 
 def read_job(job_id: str) -> dict:
-    """The job resource, or 404."""
+    """The caller's job resource, or 404."""
     with narrator().db.session(readonly=True) as session:
-        job = jobs.get_job(session, job_id)
-        if job is None:
-            raise NotFoundError(f"No narration has id {job_id}.", field="id")
-        return jobs.job_view(job, base_url())
+        return jobs.job_view(owned_job(session, job_id), base_url())
+
+
+def owned_job(session, job_id: str):
+    """The caller's job; 404 alike for unknown ids and other users' jobs (no existence leak)."""
+    job = jobs.owned_job(session, current_user(), job_id)
+    if job is None:
+        raise NotFoundError(f"You have no narration with id {job_id}.", field="id")
+    return job
+
+
+def chosen_feed(session, wanted: str | None):
+    """The feed a new narration goes to: the default one, a named one of the caller's, or none."""
+    if wanted is None:
+        return None
+    if wanted == "default":
+        return feeds.default_feed(session, current_user())
+    feed = feeds.get_feed(session, current_user(), wanted)
+    if feed is None:
+        raise NotFoundError(f"You have no feed with id {wanted}; see GET /api/v1/feeds.",
+                            field="feed")
+    return feed
 
 
 def queue(job_id: str) -> None:

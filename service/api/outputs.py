@@ -17,10 +17,12 @@ from werkzeug.http import unquote_etag
 
 from service.api import JSON, narrator, produces
 from service.api.narrations import read_job
+from service.auth import require_user
 from service.errors import NotFoundError, NotReadyError, RangeNotSatisfiableError
 from state.media import narration_key
 
 bp = Blueprint("outputs", __name__, url_prefix="/api/v1/narrations")
+bp.before_request(require_user)
 
 MP3 = "audio/mpeg"
 VTT = "text/vtt"

@@ -27,10 +27,12 @@ from narration.reading import read_chapters
 from narration.render import render_chapter
 from narration.script import build_script
 from service.api import narrator, produces
+from service.auth import require_user
 from service.errors import InvalidRequestError, MissingFieldError, UnsupportedFormatError
 from service.requests import json_object, parse_speed
 
 bp = Blueprint("speech", __name__, url_prefix="/v1/audio")
+bp.before_request(require_user)
 
 OPENAI_VOICES = {
     "alloy": "female",

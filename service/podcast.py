@@ -1,0 +1,158 @@
+"""The private podcast feeds, as podcast apps fetch them: `/feeds/{token}.xml` and the files it
+links to, all under the same token, because podcast apps cannot send headers.
+
+An unknown, rotated or revoked token answers 404, alike. Every answer is `Cache-Control:
+private` and `Referrer-Policy: no-referrer` (the token is the credential; it must not travel in
+Referer headers or land in shared caches), and readable cross-origin (web players fetch the
+sidecars; the token, not cookies, grants access).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask import Blueprint, Response, request
+
+from narration.document import document_from_dict, opening
+from narration.feed import EpisodeInfo, FeedInfo, etag_matches, render_feed
+from service.api import base_url, narrator
+from service.api.outputs import MP3, VTT, serve_media
+from service.artwork import artwork_extension, ensure_artwork
+from service.errors import NotFoundError
+from state import feeds
+from state.media import narration_key
+from state.models import Feed, FeedEntry
+
+bp = Blueprint("podcast", __name__, url_prefix="/feeds")
+
+RSS = "application/rss+xml"
+FEED_FORMAT = "1"
+"""Part of every feed ETag: bump when rendering changes, so apps fetch the new form."""
+SIDECARS = {"chapters.json": "application/json", "transcript.vtt": VTT}
+
+
+@bp.after_request
+def private_headers(response: Response) -> Response:
+    """Keep private feeds out of shared caches, Referer headers, search engines."""
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/<token>.xml")
+def feed_document(token: str):
+    """The RSS document; 304 when the app's copy is current (checked before rendering)."""
+    with narrator().db.session(readonly=True) as session:
+        feed = feed_for(session, token)
+        etag, modified = feed_etag(feed), feed.updated_at.replace(microsecond=0)
+        if not_modified(etag, modified):
+            return validators(Response(status=304), etag, modified)
+        body = render_feed(feed_info(feed, token),
+                           [episode_info(entry, token) for entry in feeds.episodes(session, feed)])
+    return validators(Response(body, mimetype=RSS), etag, modified)
+
+
+@bp.get("/<token>/cover.<extension>")
+def feed_cover(token: str, extension: str):
+    """The feed's artwork (uploaded, or drawn from its title)."""
+    with narrator().db.session(readonly=True) as session:
+        feed = feed_for(session, token)
+        if extension != artwork_extension(feed):
+            raise NotFoundError("This feed's artwork has another file type; see its itunes:image.")
+        key, content_type = ensure_artwork(narrator().media, feed)
+    return serve_media(key, content_type)
+
+
+@bp.get("/<token>/episodes/<uuid:job_id>/audio.mp3")
+def episode_audio(token: str, job_id):
+    """The enclosure: the narration's MP3, with HEAD and Range as podcast apps use them."""
+    entry = published_episode(token, str(job_id))
+    # A filename from the title: podcast apps otherwise save every episode as "audio.mp3".
+    return serve_media(narration_key(job_id, "audio.mp3"), MP3,
+                       download=(f"{entry.number:03d} {entry.job.title}", ".mp3"))
+
+
+@bp.get("/<token>/episodes/<uuid:job_id>/<any('chapters.json', 'transcript.vtt'):name>")
+def episode_sidecar(token: str, job_id, name: str):
+    """podcast:chapters and podcast:transcript files."""
+    published_episode(token, str(job_id))
+    return serve_media(narration_key(job_id, name), SIDECARS[name])
+
+
+def feed_for(session, token: str) -> Feed:
+    """The feed this token opens; 404 alike for unknown, rotated and revoked tokens."""
+    feed = feeds.feed_by_token(session, token) if token else None
+    if feed is None:
+        raise NotFoundError("No feed lives at this address (it may have been moved to a new "
+                            "private address by its owner).")
+    return feed
+
+
+def published_episode(token: str, job_id: str) -> FeedEntry:
+    """An episode the feed shows; anything else is 404."""
+    with narrator().db.session(readonly=True) as session:
+        entry = feeds.episode(session, feed_for(session, token), job_id)
+        if entry is None:
+            raise NotFoundError("This feed has no such episode.")
+        return entry
+
+
+def feed_etag(feed: Feed) -> str:
+    """A strong ETag from the feed's revision (and what else shapes the bytes): no rendering."""
+    seed = f"{FEED_FORMAT}:{feed.id}:{feed.revision}:{base_url()}"
+    return '"' + hashlib.blake2b(seed.encode(), digest_size=16).hexdigest() + '"'
+
+
+def not_modified(etag: str, modified: datetime) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when sent; else If-Modified-Since."""
+    if "If-None-Match" in request.headers:
+        return etag_matches(request.headers["If-None-Match"], etag)
+    since = request.if_modified_since
+    return since is not None and modified <= since
+
+
+def validators(response: Response, etag: str, modified: datetime) -> Response:
+    """ETag and Last-Modified on both the 200 and the 304."""
+    response.headers["ETag"] = etag
+    response.last_modified = modified
+    return response
+
+
+def feed_url(token: str) -> str:
+    """The address to subscribe to."""
+    return f"{base_url()}/feeds/{token}.xml"
+
+
+def cover_url(feed: Feed, token: str) -> str:
+    return f"{base_url()}/feeds/{token}/cover.{artwork_extension(feed)}"
+
+
+def episode_url(token: str, job_id: str, name: str) -> str:
+    return f"{base_url()}/feeds/{token}/episodes/{job_id}/{name}"
+
+
+def feed_info(feed: Feed, token: str) -> FeedInfo:
+    """The channel as rendered; podcast:guid is seeded by the feed's id, not its token, so
+    rotating the address does not make the podcast a new one."""
+    return FeedInfo(
+        title=feed.title, description=feed.description or feed.title, link=f"{base_url()}/",
+        self_url=feed_url(token), language=feed.language, author=feed.author,
+        owner_name=feed.author, owner_email=feed.owner_email, category=feed.category,
+        image_url=cover_url(feed, token), explicit=feed.explicit,
+        guid_seed=f"{base_url()}/feeds/{feed.id}", private=True, locked=True)
+
+
+def episode_info(entry: FeedEntry, token: str) -> EpisodeInfo:
+    """One finished narration as an item; its guid is the narration's id, which never changes."""
+    job = entry.job
+    return EpisodeInfo(
+        guid=job.id, title=job.title or "Untitled narration",
+        description=job.description or opening(document_from_dict(job.document)),
+        published=entry.published_at, enclosure_url=episode_url(token, job.id, "audio.mp3"),
+        enclosure_length=job.mp3_size or 0, duration=job.duration or 0.0,
+        episode_number=entry.number, image_url=cover_url(entry.feed, token),
+        chapters_url=episode_url(token, job.id, "chapters.json"),
+        transcript_url=episode_url(token, job.id, "transcript.vtt"))
