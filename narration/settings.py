@@ -72,6 +72,16 @@ SETTINGS: tuple[Setting, ...] = (
             "(once) or fails it.", int),
     Setting("events_max_seconds", "NARRATOR_EVENTS_MAX_SECONDS", "600",
             "Seconds an event stream stays open; browsers reconnect after it closes.", int),
+    Setting("rate_limit", "NARRATOR_RATE_LIMIT", "600/minute",
+            "Requests per API key (limits syntax, e.g. `600/minute;10000/hour`); over it: 429 "
+            "with Retry-After. Counted in Redis when REDIS_URL is set. Empty: no limit.", str),
+    Setting("rate_limit_ip", "NARRATOR_RATE_LIMIT_IP", "1200/minute",
+            "Requests per client IP address, also for feeds and the page. Empty: no limit.", str),
+    Setting("quota_chars_per_day", "NARRATOR_QUOTA_CHARS_PER_DAY", "5000000",
+            "Characters one user may submit per day (UTC); over it: 429 saying when it resets. "
+            "0: no quota.", int),
+    Setting("quota_active_jobs", "NARRATOR_QUOTA_ACTIVE_JOBS", "100",
+            "Narrations one user may have queued or running at once; 0: no quota.", int),
     Setting("visibility_timeout", "NARRATOR_VISIBILITY_TIMEOUT", "7200",
             "Seconds before Redis redelivers an unacknowledged task; keep it above the task time "
             "limit.", int),

@@ -36,6 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "SPEECH_MAX_INPUT": 4096,  # characters per /v1/audio/speech request (OpenAI's limit)
     "ENQUEUE": None,  # callable(job_id); None: workers.tasks.enqueue_job
     "CANCEL": None,  # callable(job_id); None: workers.tasks.cancel (after the view canceled the row)
+    "RATE_LIMIT": "",  # per API key, limits syntax ("600/minute"); empty: none
+    "RATE_LIMIT_IP": "",  # per client address; empty: none
+    "RATE_LIMIT_STORAGE": "memory://",  # Redis in production, so every web process counts together
+    "QUOTA_CHARS_PER_DAY": 0,  # per user; 0: none
+    "QUOTA_ACTIVE_JOBS": 0,  # queued or running narrations per user; 0: none
 }
 
 
@@ -64,11 +69,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from service.api import register_api
     from service.errors import register_error_handlers
 
+    from service.limits import init_rate_limits
+
     register_error_handlers(app)
     register_api(app)
     register_web_page(app)
+    init_rate_limits(app)
+    app.after_request(no_sniffing)
     app.extensions["narrator"] = build_narrator(app.config)
     return app
+
+
+def no_sniffing(response):
+    """Browsers must take every answer as the type it says (a transcript is never HTML)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 def settings_config() -> dict[str, Any]:
@@ -82,6 +97,11 @@ def settings_config() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": settings.max_text_bytes or MIB,
         "BITRATE": settings.bitrate,
         "EVENTS_MAX_SECONDS": float(settings.events_max_seconds),
+        "RATE_LIMIT": settings.rate_limit,
+        "RATE_LIMIT_IP": settings.rate_limit_ip,
+        "RATE_LIMIT_STORAGE": settings.redis_url or "memory://",
+        "QUOTA_CHARS_PER_DAY": settings.quota_chars_per_day,
+        "QUOTA_ACTIVE_JOBS": settings.quota_active_jobs,
     }
     return values
 

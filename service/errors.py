@@ -67,6 +67,13 @@ class JobFinishedError(NarrationError):
     status = 409
 
 
+class NotRetryableError(NarrationError):
+    """Only failed or canceled jobs can be run again."""
+
+    code = "not_retryable"
+    status = 409
+
+
 class RangeNotSatisfiableError(NarrationError):
     code = "range_not_satisfiable"
     status = 416

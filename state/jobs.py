@@ -305,6 +305,31 @@ def cancel_job(session: Session, job_id: str) -> Job | None:
     return job
 
 
+def retry_job(session: Session, job_id: str) -> Job | None:
+    """Put a failed or canceled job back in the queue's hands, every chapter afresh.
+
+    Returns the job when it may be queued again, None when it is not failed or canceled. All
+    chapters are redone because a failed job's media may be gone (or was never fully written);
+    the workers' sentence cache makes already-spoken sentences cheap. Delivery counters start
+    afresh: the retry is the user's decision, not a redelivery.
+    """
+    job = _lock(session, job_id)
+    if job is None or job.status not in ("failed", "canceled"):
+        return None
+    now = utcnow()
+    job.status = "queued"
+    job.error_code = job.error_message = None
+    job.finished_at = None
+    job.heartbeat_at = now
+    job.attempts = job.assembly_attempts = 0
+    for chapter in job.chapters:
+        chapter.status, chapter.attempts = "queued", 0
+        chapter.sentences_done = chapter.chars_done = 0
+        chapter.duration = chapter.finished_at = None
+    _recount(job)
+    return job
+
+
 def stalled_jobs(session: Session, *, silent_for: timedelta,
                  now: datetime | None = None) -> list[Job]:
     """Queued or running jobs with no heartbeat for longer than `silent_for`, oldest first."""

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.conftest_service"]
+pytest_plugins = ["tests.conftest_service", "tests.servers", "tests.figures"]

@@ -68,6 +68,8 @@ def redis_url(tmp_path_factory) -> str:
         from workers.celery_app import app
 
         gc.collect()
+        if app._backend is None:  # never used in this session: nothing to stop
+            return
         consumer = getattr(app.backend, "result_consumer", None)
         if consumer is not None:
             consumer.stop()

@@ -173,3 +173,23 @@ def test_end_to_end_through_redis_and_a_celery_worker(live_url, http, celery_wor
     assert "WEBVTT" in requests.get(done["links"]["transcript"], timeout=30).text
     preview = requests.get(done["chapters"][1]["audio"], timeout=30)
     assert preview.status_code == 200 and preview.headers["Content-Type"] == "audio/mpeg"
+
+
+def test_a_failed_or_canceled_narration_can_be_retried_once_with_one_call(client, app, recorder):
+    from state import jobs
+
+    job = submit(client)
+    assert client.post(f"{job['links']['self']}/retry").status_code == 409  # still queued
+    with app.extensions["narrator"].db.session() as session:
+        jobs.start_chapter(session, job["id"], 0)
+        jobs.finish_chapter(session, job["id"], 0, 2.0)
+        jobs.fail_job(session, job["id"], "media_store", "The media store is full.")
+    retried = client.post(f"{job['links']['self']}/retry")
+    assert retried.status_code == 202
+    body = retried.get_json()
+    assert body["status"] == "queued" and "error" not in body
+    assert [c["status"] for c in body["chapters"]] == ["queued", "queued"]
+    assert recorder.enqueued == [job["id"], job["id"]]
+    canceled = client.delete(job["links"]["self"]).get_json()
+    assert canceled["status"] == "canceled"
+    assert client.post(f"{job['links']['self']}/retry").status_code == 202

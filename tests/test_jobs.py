@@ -29,7 +29,6 @@ DOCUMENT = Document(Metadata(title="Her", author="A. Critic"), (
     Chapter("End", ("Goodbye.",)),
 ))
 PLAN = jobs.script_plan(build_script(DOCUMENT, max_chars=400))
-pytest_plugins = ["tests.servers"]  # postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

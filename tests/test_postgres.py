@@ -26,7 +26,6 @@ from state.db import MIGRATIONS, Database
 from state.models import Base, Job, utcnow
 from test_jobs import db, load, new_job  # noqa: F401  (db: an SQLite file, then PostgreSQL)
 
-pytest_plugins = ["tests.servers"]  # postgres_server, postgres_database
 
 CHAPTERS = 6
 WIDE_PLAN = [(f"Part {index}", 3 + index, 40 + 7 * index) for index in range(CHAPTERS)]

@@ -18,8 +18,9 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from service.api import JSON, base_url, narrator, produces
 from service.api.events import event_stream
 from service.auth import current_user, require_user
+from service.limits import check_quotas
 from service.errors import (InvalidRequestError, JobFinishedError, NotFoundError,
-                            ServiceUnavailableError)
+                            NotRetryableError, ServiceUnavailableError)
 from service.requests import idempotency_key, parse_narration_request, parse_narration_update
 from state import feeds, jobs
 
@@ -47,6 +48,8 @@ def create_narration():
             session, document=wanted.document, voice=wanted.voice.id, speed=wanted.speed,
             source=wanted.source, plan=wanted.plan, idempotency_key=key,
             request_hash=wanted.request_hash, user_id=current_user())
+        if created:
+            check_quotas(session, job)  # 429 rolls the new job back
         if created and feed is not None:
             feeds.add_job(session, feed, job)
         job_id = job.id
@@ -118,6 +121,23 @@ def cancel_narration(job_id: UUID):
             log.warning("could not tell the workers that job %s was canceled", job_id, exc_info=True)
     response = jsonify(read_job(str(job_id)))
     response.status_code = 200 if before == "canceled" else 202
+    return response
+
+
+@bp.post("/<uuid:job_id>/retry")
+@produces(JSON)
+def retry_narration(job_id: UUID):
+    """Run a failed or canceled narration again (same id, same text): 202; 409 otherwise."""
+    with narrator().db.session() as session:
+        job = owned_job(session, str(job_id))
+        status = job.status
+        retried = jobs.retry_job(session, str(job_id))
+    if retried is None:
+        raise NotRetryableError(f"The narration is {status}; only failed or canceled narrations "
+                               "can be retried.", field="id")
+    queue(str(job_id))
+    response = jsonify(read_job(str(job_id)))
+    response.status_code = 202
     return response
 
 
