@@ -17,9 +17,20 @@ export class ApiError extends Error {
   }
 }
 
-/** Sends a request and returns the JSON body; any failure becomes an ApiError with a readable message. */
-export async function requestJson(url, { method = "GET", body, headers = {} } = {}) {
-  const init = { method, headers: { Accept: "application/json", ...headers } };
+let onUnauthorized = () => {};
+
+/** Registers what to do when the API refuses the session (HTTP 401): the page asks for a key. */
+export function whenUnauthorized(handler) {
+  onUnauthorized = handler;
+}
+
+/**
+ * Sends a request and returns the JSON body (null when there is none); any failure becomes an
+ * ApiError with a readable message. The session cookie rides along (same origin only); a 401
+ * also calls the whenUnauthorized handler, unless `signInOnRefusal` is false.
+ */
+export async function requestJson(url, { method = "GET", body, headers = {}, signInOnRefusal = true } = {}) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -35,7 +46,9 @@ export async function requestJson(url, { method = "GET", body, headers = {} } = 
     // The API answers {"error": {code, message, field}}; a proxy in front may answer HTML instead.
     const error = data?.error ?? {};
     const message = error.message || `The server refused the request (HTTP ${response.status}).`;
-    throw new ApiError(message, { code: error.code, field: error.field, status: response.status });
+    const failure = new ApiError(message, { code: error.code, field: error.field, status: response.status });
+    if (response.status === 401 && signInOnRefusal) onUnauthorized(failure);
+    throw failure;
   }
   return data;
 }

@@ -1,10 +1,12 @@
-// The page's entry point: submit a text, follow the job, listen when it is ready.
+// The page's entry point: sign in, submit a text, follow the job, listen when it is ready.
 
-import { apiUrl, requestJson, newIdempotencyKey } from "./api.js";
+import { apiUrl, requestJson, newIdempotencyKey, whenUnauthorized } from "./api.js";
+import { forgetFeeds, loadFeeds, setUpFeeds } from "./feeds.js";
 import { setUpForm, setBusy, showApiError } from "./form.js";
 import { followJob, isTerminal, jobUrl, renderChapters, renderSummary } from "./job.js";
 import { PreviewPlayer, loadEpisode, resetEpisode } from "./player.js";
-import { loadRecent, setUpRecent } from "./recent.js";
+import { forgetRecent, loadRecent, setUpRecent } from "./recent.js";
+import { askForKey, closeSession, openSession, setUpSignIn, showSession, takeKeyFromAddress } from "./session.js";
 
 const jobSection = document.getElementById("job");
 const chapterList = document.getElementById("chapters");
@@ -70,25 +72,31 @@ function update(job) {
 }
 
 /** Opens the job named in the address (#job=<id>), so a reload or a shared link shows it again. */
-async function openJobFromAddress({ focus = false } = {}) {
+async function openJobFromAddress({ focus = false, again = false } = {}) {
   const match = location.hash.match(/^#job=([\w-]+)$/);
-  if (!match || match[1] === current.id) return;
+  if (!match || (match[1] === current.id && !again)) return;
   try {
     showJob(await requestJson(apiUrl(`/narrations/${match[1]}`)));
   } catch (error) {
+    if (error.status === 401) return; // the sign-in form is up; the job opens after signing in
     showMissingJob(error.message);
   }
   // Chosen from the recent list: take keyboard and screen-reader users to what opened.
   if (focus) document.getElementById("job-heading").focus();
 }
 
-/** Says that the job in the address cannot be shown, and clears what the page showed before. */
-function showMissingJob(message) {
+/** Stops following the job shown and empties the job section. */
+function clearJob() {
   current.stop();
   preview.reset();
   resetEpisode();
   chapterList.replaceChildren();
   current = { id: null, stop: () => {}, episodeLoaded: false };
+}
+
+/** Says that the job in the address cannot be shown, and clears what the page showed before. */
+function showMissingJob(message) {
+  clearJob();
   jobSection.hidden = false;
   document.getElementById("job-heading").textContent = "Narration not found";
   document.getElementById("job-status").textContent = message;
@@ -108,8 +116,71 @@ async function cancelJob() {
   }
 }
 
+/** Loads what belongs to the signed-in user; false when a 401 left the sign-in form showing. */
+async function loadSignedIn() {
+  if (!(await loadFeeds())) return false;
+  showSession("in");
+  loadRecent();
+  openJobFromAddress({ again: true }); // a job whose following a 401 stopped is followed again
+  return true;
+}
+
+/** Signs in with the key of a sign-in link (`#key=…`, as `narrator up` prints); false if refused. */
+async function signInFromAddress() {
+  const key = takeKeyFromAddress();
+  if (key === null) return true;
+  try {
+    await openSession(key);
+    return true;
+  } catch (error) {
+    askForKey({ error: `The key in the sign-in link did not work. ${error.message}` });
+    return false;
+  }
+}
+
+/** A 401 from any call: the session is gone (or never was), so the page asks for a key. */
+function onUnauthorized() {
+  const state = document.body.dataset.session;
+  if (state === "out") return; // already asking; keep the message shown
+  current.stop();
+  askForKey({ notice: state === "in" ? "Your session has ended (the key was revoked, or you signed out elsewhere). Sign in again." : "" });
+}
+
+/** Signs this browser out and takes the user's things off the page. */
+async function signOut() {
+  try {
+    await closeSession();
+  } catch (error) {
+    document.getElementById("session-error").textContent = error.message;
+    return;
+  }
+  document.getElementById("session-error").textContent = "";
+  clearJob();
+  jobSection.hidden = true;
+  forgetFeeds();
+  forgetRecent();
+  history.replaceState(null, "", location.pathname + location.search);
+  askForKey({ notice: "You are signed out." });
+}
+
+/** The address changed: a pasted sign-in link signs in, a #job=… link opens that job. */
+async function onAddressChange() {
+  if (location.hash.startsWith("#key=")) {
+    if (await signInFromAddress()) loadSignedIn();
+    return;
+  }
+  openJobFromAddress({ focus: true });
+}
+
+whenUnauthorized(onUnauthorized);
+setUpSignIn(async () => {
+  if (await loadSignedIn()) document.getElementById("text").focus();
+});
 setUpForm(submit);
+setUpFeeds();
 setUpRecent();
 document.getElementById("cancel").addEventListener("click", cancelJob);
-window.addEventListener("hashchange", () => openJobFromAddress({ focus: true }));
-openJobFromAddress();
+document.getElementById("sign-out").addEventListener("click", signOut);
+window.addEventListener("hashchange", onAddressChange);
+// The sign-in link goes first: the other calls need the cookie it sets.
+if (await signInFromAddress()) loadSignedIn();

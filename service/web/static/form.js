@@ -10,7 +10,7 @@ const speedValue = document.getElementById("speed-value");
 const formError = document.getElementById("form-error");
 
 // API field names → the id of the form field that shows the error.
-const FIELD_FOR = { text: "text", markdown: "text", chapters: "text", title: "title", voice: "voice", speed: "speed", file: "file" };
+const FIELD_FOR = { text: "text", markdown: "text", chapters: "text", title: "title", voice: "voice", speed: "speed", file: "file", feed: "feed" };
 // Errors that concern a field even when the API names none.
 const FIELD_FOR_CODE = { empty_text: "text", nothing_speakable: "text", invalid_text: "text", payload_too_large: "text",
   unknown_voice: "voice", voice_unavailable: "voice", invalid_speed: "speed" };
@@ -31,6 +31,8 @@ function readForm() {
   if (title) body.title = title;
   body.voice = form.elements.voice.value;
   body.speed = Number(speed.value);
+  const feed = form.elements.feed.value;
+  body.feed = feed === "none" ? null : feed || "default"; // null: the narration goes in no feed
   return body;
 }
 

@@ -34,8 +34,12 @@ export async function loadRecent() {
   empty.hidden = jobs.length > 0;
 }
 
-/** Wires the Refresh button. */
+/** Empties the list, when the user signs out. */
+export function forgetRecent() {
+  list.replaceChildren();
+}
+
+/** Wires the Refresh button (the list loads once the page is signed in). */
 export function setUpRecent() {
   document.getElementById("refresh-recent").addEventListener("click", loadRecent);
-  loadRecent();
 }

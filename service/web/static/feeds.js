@@ -1,0 +1,81 @@
+// The user's podcast feeds: the default feed's private address to subscribe to, and the
+// form's choice of which feed a new narration goes into.
+
+import { apiUrl, requestJson } from "./api.js";
+
+const urlField = document.getElementById("feed-url");
+const urlRow = document.getElementById("feed-url-row");
+const status = document.getElementById("feed-status");
+const choice = document.getElementById("feed");
+const NO_FEED = "none"; // the API's word for "in no feed"
+
+/**
+ * Fetches the feeds and shows them. Resolves to true when the session was accepted (also when
+ * the feeds could not be shown for another reason), false when the API answered 401.
+ */
+export async function loadFeeds() {
+  let feeds;
+  try {
+    ({ feeds = [] } = await requestJson(apiUrl("/feeds")));
+  } catch (error) {
+    if (error.status === 401) return false;
+    showAddress(null, `Your podcast feed cannot be shown: ${error.message}`);
+    return true;
+  }
+  const [main] = feeds; // the API lists the default feed first
+  if (!main) showAddress(null, "You have no podcast feed yet.");
+  else if (!main.url) showAddress(null, "This feed's private address is turned off. " +
+    `POST ${main.links?.token ?? "/api/v1/feeds/ID/token"} with your API key makes a new one.`);
+  else showAddress(main.url, "");
+  fillChoice(feeds);
+  return true;
+}
+
+/** Shows the private address (or hides the field and says why there is none). */
+function showAddress(url, message) {
+  urlField.value = url ?? "";
+  urlRow.hidden = !url;
+  status.textContent = message;
+}
+
+/** The form's feed choices: each feed (the default chosen), then "No feed"; a choice survives reloads. */
+function fillChoice(feeds) {
+  const kept = choice.value;
+  const options = feeds.map((feed) => new Option(feed.default ? `${feed.title} (default)` : feed.title, feed.id));
+  options.push(new Option("No feed (keep it out of podcast apps)", NO_FEED));
+  choice.replaceChildren(...options);
+  const defaultFeed = feeds.find((feed) => feed.default) ?? feeds[0];
+  const wanted = [...choice.options].some((option) => option.value === kept) ? kept : defaultFeed?.id ?? NO_FEED;
+  choice.value = wanted;
+}
+
+/** Empties what a signed-out page must not keep showing: the private address. */
+export function forgetFeeds() {
+  showAddress(null, "");
+}
+
+/** Copies the address: the Clipboard API where allowed, else the selection and the copy command. */
+async function copyAddress(event) {
+  const button = event.currentTarget;
+  const done = "Copied. Paste it into your podcast app.";
+  try {
+    await navigator.clipboard.writeText(urlField.value);
+    status.textContent = done;
+    return;
+  } catch {
+    // No clipboard API (plain http on another host) or no permission: try the old way.
+  }
+  urlField.select();
+  if (document.execCommand("copy")) {
+    status.textContent = done;
+    button.focus(); // selecting moved focus; give it back to the button that was pressed
+  } else {
+    status.textContent = "Press Ctrl+C (or ⌘C) to copy the selected address.";
+  }
+}
+
+/** Wires the Copy button, and selects the whole address when the field gets focus. */
+export function setUpFeeds() {
+  document.getElementById("copy-feed").addEventListener("click", copyAddress);
+  urlField.addEventListener("focus", () => urlField.select());
+}
