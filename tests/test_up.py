@@ -94,6 +94,10 @@ def wait_for_status(up: Up, job_id: str, timeout: float = 240) -> dict:
 def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path):
     up = Up(tmp_path / "data")
     try:
+        redis_url = next(child.environ()["REDIS_URL"]
+                         for child in psutil.Process(up.process.pid).children(recursive=True)
+                         if "REDIS_URL" in child.environ())
+        redis_password = redis_url.split("://:", 1)[1].split("@", 1)[0]
         voices = up.request("GET", "/api/v1/voices")
         assert "male" in json.dumps(voices)
         job = up.request("POST", "/api/v1/narrations", {
@@ -114,6 +118,8 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
     token = up.feed_url.rsplit("/", 1)[1].removesuffix(".xml")
     assert "GET /feeds/[token].xml" in up.log()  # the access log has the request, not the token
     assert token not in up.log().replace(up.feed_url, "")  # only our banner shows it
+    assert redis_password not in up.log()  # the worker's banner and logs mask it
+    assert up.log().count(up.key) == 2  # the banner's two lines, and nowhere else
     assert (tmp_path / "data" / "local.key").stat().st_mode & 0o077 == 0
 
     again = Up(tmp_path / "data")

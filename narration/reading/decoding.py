@@ -9,8 +9,10 @@ from narration.errors import InvalidTextError
 UTF8_BOM = b"\xef\xbb\xbf"
 
 # C0/C1 controls except tab and newline, plus invisible marks that only break words apart
-# (zero-width space, soft hyphen, stray byte-order marks). Typographic characters are kept.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b\ufeff]")
+# (zero-width space, soft hyphen, stray byte-order marks), plus lone surrogates (JSON "\ud800"
+# escapes decode to them, and no UTF-8 text, database column or file can hold them).
+# Typographic characters are kept.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b\ufeff\ud800-\udfff]")
 
 
 def decode_text(data: bytes) -> str:
