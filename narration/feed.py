@@ -169,7 +169,8 @@ def _add_channel(channel: ET.Element, feed: FeedInfo, ordered: list[EpisodeInfo]
     # The owner comes before the author: feedparser reads both into `author`, and the last wins.
     owner = _add(channel, "itunes:owner")
     _add(owner, "itunes:name", feed.owner_name)
-    _add(owner, "itunes:email", feed.owner_email)
+    if feed.owner_email:
+        _add(owner, "itunes:email", feed.owner_email)
     _add(channel, "itunes:author", feed.author)
     _add(channel, "itunes:type", "episodic")
     _add(channel, "podcast:guid", podcast_guid(feed.guid_seed or self_url))

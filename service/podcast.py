@@ -22,7 +22,7 @@ from service.artwork import artwork_extension, ensure_artwork
 from service.errors import NotFoundError
 from state import feeds
 from state.media import narration_key
-from state.models import Feed, FeedEntry
+from state.models import Feed, FeedEntry, utcnow
 
 bp = Blueprint("podcast", __name__, url_prefix="/feeds")
 
@@ -32,9 +32,12 @@ FEED_FORMAT = "1"
 SIDECARS = {"chapters.json": "application/json", "transcript.vtt": VTT}
 
 
-@bp.after_request
+@bp.after_app_request
 def private_headers(response: Response) -> Response:
-    """Keep private feeds out of shared caches, Referer headers, search engines."""
+    """Keep private feeds out of shared caches, Referer headers, search engines; also for
+    paths under /feeds/ that match no route (a mistyped URL still carries a token)."""
+    if not request.path.startswith(bp.url_prefix + "/"):
+        return response
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -47,7 +50,7 @@ def feed_document(token: str):
     """The RSS document; 304 when the app's copy is current (checked before rendering)."""
     with narrator().db.session(readonly=True) as session:
         feed = feed_for(session, token)
-        etag, modified = feed_etag(feed), feed.updated_at.replace(microsecond=0)
+        etag, modified = feed_etag(feed), last_modified(feed)
         if not_modified(etag, modified):
             return validators(Response(status=304), etag, modified)
         body = render_feed(feed_info(feed, token),
@@ -106,18 +109,26 @@ def feed_etag(feed: Feed) -> str:
     return '"' + hashlib.blake2b(seed.encode(), digest_size=16).hexdigest() + '"'
 
 
-def not_modified(etag: str, modified: datetime) -> bool:
+def last_modified(feed: Feed) -> datetime | None:
+    """Last-Modified, or None while the feed changed in the current second: HTTP dates have
+    whole seconds, so a second change within it would look unmodified to If-Modified-Since."""
+    modified = feed.updated_at.replace(microsecond=0)
+    return modified if utcnow().replace(microsecond=0) > modified else None
+
+
+def not_modified(etag: str, modified: datetime | None) -> bool:
     """RFC 9110 §13.2.2: If-None-Match decides when sent; else If-Modified-Since."""
     if "If-None-Match" in request.headers:
         return etag_matches(request.headers["If-None-Match"], etag)
     since = request.if_modified_since
-    return since is not None and modified <= since
+    return since is not None and modified is not None and modified <= since
 
 
-def validators(response: Response, etag: str, modified: datetime) -> Response:
-    """ETag and Last-Modified on both the 200 and the 304."""
+def validators(response: Response, etag: str, modified: datetime | None) -> Response:
+    """ETag and (once the second of the last change is over) Last-Modified, on 200 and 304."""
     response.headers["ETag"] = etag
-    response.last_modified = modified
+    if modified is not None:
+        response.last_modified = modified
     return response
 
 

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
 from narration.errors import NarrationError
@@ -48,7 +48,8 @@ def create_feed(session: Session, user_id: str, *, title: str, is_default: bool 
                 owner_email=fields.get("owner_email", ""), language=fields.get("language", "en"),
                 explicit=bool(fields.get("explicit", False)),
                 category=fields.get("category", "Arts/Books"), artwork_type=None, token=token,
-                token_digest=digest(token), revision=1, created_at=now, updated_at=now)
+                token_digest=digest(token), revision=1, last_number=0, created_at=now,
+                updated_at=now)
     session.add(feed)
     session.flush()
     return feed
@@ -179,9 +180,8 @@ def _publish(session: Session, entries: Iterable[FeedEntry]) -> None:
     now = utcnow()
     for entry in entries:
         feed = session.get(Feed, entry.feed_id, with_for_update=True, populate_existing=True)
-        last = session.scalar(select(func.max(FeedEntry.number))
-                              .where(FeedEntry.feed_id == entry.feed_id)) or 0
-        entry.number = last + 1
+        feed.last_number += 1
+        entry.number = feed.last_number
         entry.published_at = now
         touch([feed])
     session.flush()

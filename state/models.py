@@ -161,6 +161,8 @@ class Feed(Base):
     """SHA-256 of the token: feed URLs are looked up by it, never by the token itself."""
     revision: Mapped[int] = mapped_column(Integer, default=1)
     """Bumped on every change that alters the rendered feed: the ETag is made from it."""
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+    """The last episode number given; numbers of removed episodes are never given again."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     """When the rendered feed last changed: the Last-Modified of the feed URL."""

@@ -55,6 +55,8 @@ def app_config(tmp_path, recorder: QueueRecorder, **overrides) -> dict:
         "EVENTS_POLL_SECONDS": 0.05,
         "EVENTS_HEARTBEAT_SECONDS": 0.3,
         "EVENTS_MAX_SECONDS": 5.0,
+        "RATE_LIMIT": "",  # tests/test_limits.py sets its own
+        "RATE_LIMIT_IP": "",
         **overrides,
     }
 

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("token", sa.String(64), nullable=True),
         sa.Column("token_digest", sa.String(64), nullable=True, unique=True),
         sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("last_number", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
