@@ -203,8 +203,3 @@ def episode(session: Session, feed: Feed, job_id: str) -> FeedEntry | None:
         return None
     return entry
 
-
-def feeds_of_job(session: Session, job_id: str) -> list[str]:
-    """Ids of the feeds a narration is in (shown on the narration)."""
-    return list(session.scalars(select(FeedEntry.feed_id).where(FeedEntry.job_id == job_id)
-                                .order_by(FeedEntry.added_at)))

@@ -21,7 +21,7 @@ from werkzeug.http import parse_options_header
 
 from api_fixtures import (BASE_URL, TWO_CHAPTERS, api_key, app, client, client_for, error_of,  # noqa: F401
                           make_user, recorder, submit)
-from test_feeds_api import NS, default_feed, image, local, make_feed, narrate, rss
+from feed_fixtures import NS, default_feed, image, local, make_feed, narrate, rss
 
 TOKEN_URL = re.compile(r"/feeds/(?P<token>[^/]+)\.xml$")
 PRIVATE_PREFIXES = ("/api/v1/narrations", "/api/v1/feeds", "/v1/audio/speech")
