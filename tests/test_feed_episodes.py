@@ -11,13 +11,38 @@ from datetime import datetime, timedelta, timezone
 import defusedxml.ElementTree as SafeET
 import feedparser
 import pytest
+from api_fixtures import (  # noqa: F401 (fixtures)
+    BASE_URL,
+    TWO_CHAPTERS,
+    api_key,
+    app,
+    client,
+    client_for,
+    error_of,
+    finish_chapters,
+    make_user,
+    recorder,
+    submit,
+)
+from feed_fixtures import (
+    CHAPTERS_JSON,
+    FULL_FEED,
+    NS,
+    VTT,
+    complete,
+    default_feed,
+    entries,
+    image,
+    items,
+    local,
+    make_feed,
+    narrate,
+    opened,
+    rss,
+    tone_mp3,
+)
 
-from api_fixtures import (BASE_URL, TWO_CHAPTERS, api_key, app, client, client_for, error_of,  # noqa: F401
-                          finish_chapters, finish_job, make_user, recorder, submit)
-from feed_fixtures import (CHAPTERS_JSON, FULL_FEED, NS, VTT, complete, default_feed, entries,  # noqa: F401
-                           image, items, local, make_feed, narrate, opened, rss, tone_mp3)
 from state import jobs
-
 
 # --- narrations into feeds ------------------------------------------------------------------------
 

@@ -3,14 +3,21 @@ drawn). The queue is replaced by a recorder; see feed_fixtures for how narration
 
 from __future__ import annotations
 
+import os
 
 import pytest
-
-from api_fixtures import (BASE_URL, TWO_CHAPTERS, api_key, app, client, client_for, error_of,  # noqa: F401
-                          finish_chapters, finish_job, make_user, recorder, submit)
-from feed_fixtures import (CHAPTERS_JSON, FULL_FEED, NS, VTT, complete, default_feed, entries,  # noqa: F401
-                           image, items, local, make_feed, narrate, opened, rss, tone_mp3)
-
+from api_fixtures import BASE_URL, TWO_CHAPTERS, api_key, app, client, error_of, recorder, submit  # noqa: F401 (fixtures)
+from feed_fixtures import (
+    FULL_FEED,
+    complete,
+    default_feed,
+    image,
+    local,
+    make_feed,
+    narrate,
+    opened,
+    rss,
+)
 
 # --- feeds: create, read, edit, delete -----------------------------------------------------------
 
