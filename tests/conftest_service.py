@@ -5,10 +5,13 @@ Celery worker processes (never eager mode). Loaded by tests/conftest.py as a plu
 
 `service_env` (module scope) points REDIS_URL, DATABASE_URL, MEDIA_URL and the data folder at
 this module's throwaway copies and sets them in os.environ for the test process too.
+`service_environment(redis_url, folder, **overrides)` and `running_celery_worker(env, folder)`
+make the same for other stacks (PostgreSQL, S3) in fixtures of any scope.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,10 +79,11 @@ def redis_url(tmp_path_factory) -> str:
             consumer.stop()
 
 
-@pytest.fixture(scope="module")
-def service_env(redis_url, tmp_path_factory):
-    """Environment for this module's worker and for the test process itself."""
-    folder = tmp_path_factory.mktemp("service")
+@contextlib.contextmanager
+def service_environment(redis_url: str, folder: Path, **overrides: str) -> Iterator[dict]:
+    """The service's environment in `folder` (SQLite file, media folder, data dir), with
+    `overrides` (e.g. DATABASE_URL, MEDIA_URL and the S3 variables) on top; set in os.environ
+    until the block ends, then the old values come back."""
     catalogue = folder / "voices.json"
     catalogue.write_text(json.dumps({"voices": [{
         "id": MISSING_VOICE, "name": "Missing model", "gender": "male", "engine": "piper",
@@ -92,15 +97,25 @@ def service_env(redis_url, tmp_path_factory):
         "NARRATOR_ENGINE_THREADS": "1",  # two pool processes on two cores
         "NARRATOR_TASK_TIME_LIMIT": "120",
         "NARRATOR_VISIBILITY_TIMEOUT": "300",
+        **overrides,
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
-    yield env
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    try:
+        yield env
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def service_env(redis_url, tmp_path_factory):
+    """Environment for this module's worker and for the test process itself."""
+    with service_environment(redis_url, tmp_path_factory.mktemp("service")) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
@@ -161,18 +176,18 @@ class WorkerProcess:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-@pytest.fixture(scope="module")
-def celery_worker(service_env, database, tmp_path_factory):
-    """A real `celery worker` (prefork, two processes) on the test Redis, DB and media folder."""
+@contextlib.contextmanager
+def running_celery_worker(env: dict, log_folder: Path) -> Iterator[WorkerProcess]:
+    """A real `celery worker` (prefork, two processes) with `env`, until the block ends."""
     from workers.celery_app import app
 
     hostname = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = log_folder / "worker.log"
     command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
                "--pool=prefork", "--concurrency=2", "--loglevel=INFO", f"--hostname={hostname}",
                "--without-gossip", "--without-mingle"]
     with open(log, "wb") as output:
-        process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **service_env},
+        process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env},
                                    stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     worker = WorkerProcess(process, hostname, log)
@@ -186,3 +201,10 @@ def celery_worker(service_env, database, tmp_path_factory):
         yield worker
     finally:
         stop_process_group(process)
+
+
+@pytest.fixture(scope="module")
+def celery_worker(service_env, database, tmp_path_factory):
+    """A real `celery worker` (prefork, two processes) on the test Redis, DB and media folder."""
+    with running_celery_worker(service_env, tmp_path_factory.mktemp("worker")) as worker:
+        yield worker

@@ -83,16 +83,26 @@ def describe_failure(exc: BaseException, task_name: str) -> tuple[str, str]:
     if isinstance(exc, TRANSIENT_ERRORS):
         return "service_unavailable", (
             f"The database, media store or broker failed {MAX_DELIVERIES} times in a row "
-            f"({type(exc).__name__}: {exc}); check that they are running, then submit again.")
+            f"({one_line(exc)}); check that they are running, then retry the narration.")
     step = task_name.rsplit(".", 1)[-1].replace("_", " ")
-    return "internal_error", f"Unexpected error in step '{step}': {type(exc).__name__}: {exc}"
+    return "internal_error", f"Unexpected error in step '{step}': {one_line(exc)}"
+
+
+def one_line(exc: BaseException) -> str:
+    """The cause in one line, for users: SQLAlchemy's text adds the SQL, its parameters and a
+    help link on lines of their own; the driver's error it wraps (`orig`) says what happened."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
 
 
 def enqueue_job(job_id: str) -> bool:
     """Queue a job's unfinished chapters and then its assembly; False if the job is over.
 
     Also used by the watchdog to re-queue a stalled job: chapters already done are not redone.
+    Raises redis's ConnectionError at once when Redis is down (see `check_broker`).
     """
+    check_broker()
     with database().session() as session:
         job = jobs.mark_enqueued(session, job_id)
         if job is None:
@@ -107,6 +117,13 @@ def enqueue_job(job_id: str) -> bool:
         body.apply_async()
     log.info("queued job %s (round %d): chapters %s, then assembly", job_id, round_, pending)
     return True
+
+
+def check_broker() -> None:
+    """Fail fast when Redis is unreachable: sending a task would first spend ~20 s in the result
+    backend's reconnect retries (subscribing to the task's result) and then fail with a message
+    about restarting Celery, while the client that submitted the job waits for its answer."""
+    app.backend.client.ping()
 
 
 def cancel(job_id: str) -> Job | None:
@@ -244,7 +261,10 @@ def assemble_job(self, job_id: str) -> str:
         # Canceled between the check above and now: take back what was published.
         discard_outputs(media, job_id)
         return "discarded"
-    media.delete_prefix(narration_key(job_id, "parts"))  # only assembly needed them
+    try:
+        media.delete_prefix(narration_key(job_id, "parts"))  # only assembly needed them
+    except MediaStoreError:  # the episode is published; leftover parts only take space
+        log.warning("job %s is done but its chapter parts could not be removed", job_id)
     log.info("job %s done: %.1f s, %d bytes", job_id, files.duration, mp3_size)
     return "done"
 
