@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.embedded import EmbeddedRedis, free_port
+from cli.embedded import EmbeddedRedis
 
 REPO = Path(__file__).resolve().parents[1]
 MISSING_VOICE = "test-missing-model"
@@ -127,6 +127,23 @@ def database(service_env):
     db.upgrade()
     yield db
     db.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_url(service_env, database):
+    """The real app (real database file, media folder and Redis queue) on a real HTTP port."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from service import create_app
+
+    server = make_server("127.0.0.1", 0, create_app({"TESTING": True}), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -128,19 +128,6 @@ def test_events_want_an_event_stream_accept(client, accept):
     assert response.status_code == 406
 
 
-@pytest.fixture(scope="module")
-def live_url(service_env, database):
-    """The real app (real database file, media folder and Redis queue) on a real HTTP port."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, create_app({"TESTING": True}), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
 def test_end_to_end_through_redis_and_a_celery_worker(live_url, http, celery_worker, tmp_path):
     """POST over HTTP, follow the SSE stream to `end`, then fetch the MP3 and its sidecars."""
     from narration.encode import decode_mp3

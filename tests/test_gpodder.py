@@ -7,12 +7,10 @@ Skips with a printed reason when gpo is missing and cannot be installed (tests/p
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
-from service import create_app
 from tests.conftest_service import wait_until
 from tests.podcast_client import FeedUpdateFailed, Gpo, ensure_gpo
 
@@ -31,19 +29,6 @@ TEXTS = {
 def gpo_executable() -> str:
     """gpo's path, asked for first so a missing gpo skips before a worker is started."""
     return ensure_gpo()
-
-
-@pytest.fixture(scope="module")
-def live_url(gpo_executable, service_env, database):
-    """The real app (real database file, media folder and Redis queue) on a real HTTP port."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, create_app({"TESTING": True}), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 def narrate(http, live_url: str, worker, title: str) -> dict:
