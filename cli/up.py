@@ -36,10 +36,7 @@ def run(args) -> int:
     children = [
         _spawn([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
                 "--loglevel", "INFO", "--concurrency", str(workers)], env),
-        _spawn([sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
-                "--worker-class", "gthread", "--threads", "32", "--workers", "1",
-                "--access-logfile", "-", "--logger-class", "service.logs.RedactingLogger",
-                "service:create_app()"], env),
+        _spawn(web_command(args.host, args.port) + ["--access-logfile", "-"], env),
     ]
     url = (settings.base_url or f"http://{args.host}:{args.port}/").rstrip("/")
     print(f"narrator is up ({workers} worker processes; Ctrl-C stops)", flush=True)
@@ -58,6 +55,12 @@ def run(args) -> int:
         if redis:
             redis.stop()
     return 0
+
+
+def web_command(host: str, port: int, workers: int = 1) -> list[str]:
+    """gunicorn with the service's settings (service/gunicorn_conf.py), as the Procfile runs it."""
+    return [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
+            "--bind", f"{host}:{port}", "--workers", str(workers), "service:create_app()"]
 
 
 def check_base_url(base_url: str) -> None:

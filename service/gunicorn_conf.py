@@ -1,0 +1,15 @@
+"""gunicorn settings for the web process, shared by the Procfile and `narrator up`:
+`gunicorn -c python:service.gunicorn_conf --bind HOST:PORT 'service:create_app()'`.
+
+gthread: event streams and slow clients hold a thread each, not a process. Keep-alive 30 s:
+with gunicorn's 2 s default, a client polling every ~2 s sends just as the server drops the idle
+connection and gets "connection reset" (seen in tests/test_load.py); idle connections wait in the
+poller, not in a thread, so a longer keep-alive is cheap. No control socket: gunicorn's default
+one sits at a fixed path per user, so two services on one machine would clash on it.
+"""
+
+worker_class = "gthread"
+threads = 32
+keepalive = 30
+control_socket_disable = True
+logger_class = "service.logs.RedactingLogger"
