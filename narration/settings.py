@@ -77,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
             "with Retry-After. Counted in Redis when REDIS_URL is set. Empty: no limit.", str),
     Setting("rate_limit_ip", "NARRATOR_RATE_LIMIT_IP", "1200/minute",
             "Requests per client IP address, also for feeds and the page. Empty: no limit.", str),
+    Setting("trusted_proxies", "NARRATOR_TRUSTED_PROXIES", "0",
+            "Reverse proxies in front of the web process; their X-Forwarded-For/-Proto/-Host "
+            "give each client its own address for rate limits, and links the right scheme.", int),
     Setting("quota_chars_per_day", "NARRATOR_QUOTA_CHARS_PER_DAY", "5000000",
             "Characters one user may submit per day (UTC); over it: 429 saying when it resets. "
             "0: no quota.", int),

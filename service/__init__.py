@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import make_url
 
 from narration.settings import load_settings
@@ -41,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_STORAGE": "memory://",  # Redis in production, so every web process counts together
     "QUOTA_CHARS_PER_DAY": 0,  # per user; 0: none
     "QUOTA_ACTIVE_JOBS": 0,  # queued or running narrations per user; 0: none
+    "TRUSTED_PROXIES": 0,  # reverse proxies whose X-Forwarded-* headers are believed
 }
 
 
@@ -76,6 +78,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_web_page(app)
     init_rate_limits(app)
     app.after_request(no_sniffing)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["narrator"] = build_narrator(app.config)
     return app
 
@@ -102,6 +107,7 @@ def settings_config() -> dict[str, Any]:
         "RATE_LIMIT_STORAGE": settings.redis_url or "memory://",
         "QUOTA_CHARS_PER_DAY": settings.quota_chars_per_day,
         "QUOTA_ACTIVE_JOBS": settings.quota_active_jobs,
+        "TRUSTED_PROXIES": settings.trusted_proxies,
     }
     return values
 

@@ -134,3 +134,14 @@ def app_config_like(app) -> dict:
     keys = ("TESTING", "DATABASE_URL", "MEDIA_URL", "BASE_URL", "ENQUEUE", "CANCEL", "RATE_LIMIT",
             "RATE_LIMIT_IP", "RATE_LIMIT_STORAGE")
     return {key: app.config[key] for key in keys}
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address(limited):
+    app = limited(RATE_LIMIT="", RATE_LIMIT_IP="2/minute", TRUSTED_PROXIES=1)
+    proxy = app.test_client()
+
+    def from_client(address: str) -> int:
+        return proxy.get("/api/v1/voices", headers={"X-Forwarded-For": address}).status_code
+
+    assert [from_client("198.51.100.1") for _ in range(3)] == [200, 200, 429]
+    assert from_client("198.51.100.2") == 200  # another client behind the same proxy
