@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from cli.embedded import EmbeddedRedis
 from narration.settings import SettingError, load_settings
 
+MAX_RESTARTS, RESTART_WINDOW = 5, 60.0
+"""A worker may exit this many times within the window (seconds) and be started again."""
 LOCAL_KEY_FILE = "local.key"
 """In the data folder, readable by its owner only: the local user's API key."""
 
@@ -33,9 +35,10 @@ def run(args) -> int:
         env["REDIS_URL"] = redis.url
     local = _prepare_state(settings)
     workers = args.workers or os.cpu_count() or 1
+    worker_command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+                      "--loglevel", "INFO", "--concurrency", str(workers)]
     children = [
-        _spawn([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-                "--loglevel", "INFO", "--concurrency", str(workers)], env),
+        _spawn(worker_command, env),
         _spawn(web_command(args.host, args.port) + ["--access-logfile", "-"], env),
     ]
     url = (settings.base_url or f"http://{args.host}:{args.port}/").rstrip("/")
@@ -48,7 +51,7 @@ def run(args) -> int:
     else:
         print(f"  open {url}/ and sign in with a key from `narrator users create NAME`", flush=True)
     try:
-        _wait(children)
+        _wait(children, restart_worker=lambda: _spawn(worker_command, env))
     finally:
         for child in reversed(children):
             _stop(child)
@@ -132,15 +135,35 @@ def _spawn(command: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, start_new_session=True)
 
 
-def _wait(children: list[subprocess.Popen]) -> None:
-    """Until Ctrl-C, SIGTERM, or one child exits (then the others are stopped too)."""
+def _wait(children: list[subprocess.Popen], restart_worker) -> None:
+    """Until Ctrl-C, SIGTERM, or the web process exits (then the others are stopped too).
+
+    A worker that exits is started again, as a process supervisor would: Celery 5.7's worker
+    sometimes exits on losing Redis (tests/test_faults.py), and its jobs must not wait for a
+    human. A worker that keeps dying at once (a broken setting) stops everything instead.
+    """
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    restarts: list[float] = []
     try:
-        while all(child.poll() is None for child in children):
+        while True:
             time.sleep(0.5)
-        failed = next(child for child in children if child.poll() is not None)
-        print(f"narrator: {failed.args[2:5]} exited with status {failed.returncode}; stopping.",
-              file=sys.stderr)
+            worker, web = children
+            if web.poll() is not None:
+                print(f"narrator: the web process exited with status {web.returncode}; "
+                      "stopping.", file=sys.stderr)
+                return
+            if worker.poll() is None:
+                continue
+            now = time.monotonic()
+            restarts = [moment for moment in restarts if now - moment < RESTART_WINDOW] + [now]
+            if len(restarts) > MAX_RESTARTS:
+                print(f"narrator: the worker exited {len(restarts)} times within "
+                      f"{RESTART_WINDOW:.0f} s (last status {worker.returncode}); stopping.",
+                      file=sys.stderr)
+                return
+            print(f"narrator: the worker exited with status {worker.returncode}; starting it "
+                  "again.", file=sys.stderr, flush=True)
+            children[0] = restart_worker()
     except KeyboardInterrupt:
         print("narrator: stopping.", file=sys.stderr)
 

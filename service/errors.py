@@ -88,6 +88,7 @@ class ServiceUnavailableError(NarrationError):
 
     code = "service_unavailable"
     status = 503
+    headers = {"Retry-After": "5"}
 
 
 # Werkzeug's descriptions are HTML-flavoured prose; these say what to do instead.

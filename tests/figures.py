@@ -26,13 +26,24 @@ def figures():
         Path(target).write_text(json.dumps(collected, indent=2, sort_keys=True))
 
 
-@pytest.fixture
-def record_figure(figures, request):
-    """`record_figure(name, value, unit="")`: one measured figure of this test."""
+class FigureRecorder:
+    """Records figures under one test's id; `add` counts (e.g. generated requests)."""
 
-    def record(name: str, value, unit: str = "") -> None:
-        entry = figures.setdefault(request.node.nodeid, {})
-        entry[name] = {"value": value, "unit": unit}
+    def __init__(self, figures: dict, test_id: str):
+        self.entry = figures.setdefault(test_id, {})
+
+    def __call__(self, name: str, value, unit: str = "") -> None:
+        """One measured figure of this test."""
+        self.entry[name] = {"value": value, "unit": unit}
         print(f"figure: {name} = {value}{(' ' + unit) if unit else ''}")
 
-    return record
+    def add(self, name: str, amount: int = 1, unit: str = "") -> None:
+        """Add to a count (the figure starts at 0)."""
+        current = self.entry.get(name, {"value": 0})["value"]
+        self.entry[name] = {"value": current + amount, "unit": unit}
+
+
+@pytest.fixture
+def record_figure(figures, request) -> FigureRecorder:
+    """`record_figure(name, value, unit="")`: one measured figure of this test."""
+    return FigureRecorder(figures, request.node.nodeid)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from api_fixtures import (api_key, app, app_config, client, client_for, make_user, finish_chapters, finish_job,  # noqa: F401
-                          recorder, submit)
+                          recorder, submit, TWO_CHAPTERS)
 from service import create_app
 
 
@@ -180,3 +180,24 @@ def test_a_failed_or_canceled_narration_can_be_retried_once_with_one_call(client
     canceled = client.delete(job["links"]["self"]).get_json()
     assert canceled["status"] == "canceled"
     assert client.post(f"{job['links']['self']}/retry").status_code == 202
+
+
+def test_a_stored_submission_that_never_reached_the_queue_runs_when_repeated(client, app, recorder):
+    """The web process died between storing the job and queueing it; the client repeats."""
+    from datetime import timedelta
+
+    from state.models import Job
+
+    first = submit(client, headers={"Idempotency-Key": "k-lost"})
+    recorder.enqueued.clear()  # as if the queueing never happened
+    with app.extensions["narrator"].db.session() as session:
+        job = session.get(Job, first["id"])
+        job.attempts, job.created_at = 0, job.created_at - timedelta(seconds=30)
+    again = client.post("/api/v1/narrations", json=TWO_CHAPTERS,
+                        headers={"Idempotency-Key": "k-lost"})
+    assert again.status_code == 202 and again.get_json()["id"] == first["id"]
+    assert recorder.enqueued == [first["id"]]
+    quick = submit(client, headers={"Idempotency-Key": "k-fresh"})  # just stored: a plain replay
+    replay = client.post("/api/v1/narrations", json=TWO_CHAPTERS,
+                         headers={"Idempotency-Key": "k-fresh"})
+    assert replay.status_code == 200 and recorder.enqueued.count(quick["id"]) == 1

@@ -216,7 +216,7 @@ def call(app, key: str | None, rule, method: str, values: dict):
     return client.open(url, method=method)
 
 
-def test_another_users_ids_answer_404_on_every_route(app, client):
+def test_another_users_ids_answer_404_on_every_route(app, client, record_figure):
     named = make_feed(client, title="A's named feed")
     done = narrate(app, client)
     queued = submit(client, {**TWO_CHAPTERS, "feed": named["id"]})
@@ -246,7 +246,8 @@ def test_another_users_ids_answer_404_on_every_route(app, client):
                         assert error_of(response)["code"] == error_of(unknown)["code"], where
                 checked += 1
     assert snapshot(app, client) == before
-    print(f"{checked} requests by another user, all answered like unknown ids")
+    record_figure("routes taking an id", len(id_routes(app)))
+    record_figure("requests by another user, answered like unknown ids", checked)
 
 
 def test_no_key_is_401_with_a_challenge_on_every_private_route(app):

@@ -352,6 +352,8 @@ def header(response, name: str) -> str:
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])
-def test_generated_requests_get_documented_answers(case, api_app):
+def test_generated_requests_get_documented_answers(case, api_app, record_figure):
     headers = {"Authorization": f"Bearer {SEEDS['key']}"} if authenticated(case) else None
-    case.call_and_validate(app=api_app, headers=headers, checks=CHECKS)
+    response = case.call_and_validate(app=api_app, headers=headers, checks=CHECKS)
+    record_figure.add("generated requests")
+    record_figure.add("server errors", int(response.status_code >= 500))

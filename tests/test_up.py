@@ -124,6 +124,13 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
 
     again = Up(tmp_path / "data")
     try:
+        # A worker that dies (Celery's worker can exit on losing Redis) is started again.
+        worker = next(child for child in psutil.Process(again.process.pid).children()
+                      if "celery" in " ".join(child.cmdline()))
+        os.killpg(worker.pid, signal.SIGKILL)
+        again_job = again.request("POST", "/api/v1/narrations", {"text": "Still here.",
+                                                                 "voice": "male"})
+        assert wait_for_status(again, again_job["id"])["status"] == "done"
         # the same user carries on, with the same feed (the port differs between the two starts)
         assert again.key == up.key and again.feed_url.endswith(f"/feeds/{token}.xml")
         listed = again.request("GET", "/api/v1/narrations")

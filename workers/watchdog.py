@@ -23,7 +23,7 @@ from workers.tasks import enqueue_job
 log = logging.getLogger(__name__)
 
 CHECK_INTERVAL = 60.0
-"""Seconds between checks."""
+"""Seconds between checks (fewer when the stall timeout is shorter, see `check_interval`)."""
 MAX_QUEUE_ROUNDS = 2
 """The first enqueue plus one re-queue by the watchdog."""
 
@@ -31,6 +31,12 @@ MAX_QUEUE_ROUNDS = 2
 def stall_timeout() -> timedelta:
     """How long a job may go without a heartbeat (NARRATOR_STALL_TIMEOUT)."""
     return timedelta(seconds=settings().stall_timeout)
+
+
+def check_interval() -> float:
+    """Seconds between checks: a stall timeout shorter than CHECK_INTERVAL is checked at half its
+    length, so a stalled job is acted on within 1.5 timeouts rather than a minute later."""
+    return max(1.0, min(CHECK_INTERVAL, settings().stall_timeout / 2))
 
 
 def broker_backlog() -> int:
@@ -103,9 +109,9 @@ _watchdog: Watchdog | None = None
 def start_watchdog(**_) -> None:
     """Start the watchdog in the worker's main process once the worker is ready."""
     global _watchdog
-    _watchdog = Watchdog()
+    _watchdog = Watchdog(check_interval())
     _watchdog.start()
-    log.info("watchdog started: checks every %.0f s for jobs silent for %s", CHECK_INTERVAL,
+    log.info("watchdog started: checks every %.0f s for jobs silent for %s", _watchdog.interval,
              stall_timeout())
 
 

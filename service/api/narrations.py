@@ -23,12 +23,15 @@ from service.errors import (InvalidRequestError, JobFinishedError, NotFoundError
                             NotRetryableError, ServiceUnavailableError)
 from service.requests import idempotency_key, parse_narration_request, parse_narration_update
 from state import feeds, jobs
+from state.models import utcnow
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("narrations", __name__, url_prefix="/api/v1/narrations")
 bp.before_request(require_user)
 
+UNQUEUED_GRACE_SECONDS = 5.0
+"""A replayed job still unqueued after this long was lost between storing and queueing."""
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 FINISHED = ("done", "failed")
@@ -52,11 +55,13 @@ def create_narration():
             check_quotas(session, job)  # 429 rolls the new job back
         if created and feed is not None:
             feeds.add_job(session, feed, job)
+        # A repeat of a submission that was stored but never reached the queue runs it now.
+        requeue = not created and never_queued(session, job)
         job_id = job.id
-    if created:
+    if created or requeue:
         queue(job_id)
     response = jsonify(read_job(job_id))
-    response.status_code = 202 if created else 200
+    response.status_code = 202 if created or requeue else 200
     response.headers["Location"] = f"{base_url()}{url_for('narrations.get_narration', job_id=job_id)}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -163,6 +168,16 @@ def owned_job(session, job_id: str):
     if job is None:
         raise NotFoundError(f"You have no narration with id {job_id}.", field="id")
     return job
+
+
+def never_queued(session, job) -> bool:
+    """Whether a replayed job never got to the workers, and is put back in line for them: it was
+    refused with 503 (the queue was down), or the web process died between storing and queueing
+    it (still queued, never enqueued, older than a request takes)."""
+    if job.status == "failed" and job.error_code == "queue_unavailable":
+        return jobs.retry_job(session, job.id) is not None
+    age = (utcnow() - job.created_at).total_seconds()
+    return job.status == "queued" and job.attempts == 0 and age > UNQUEUED_GRACE_SECONDS
 
 
 def chosen_feed(session, wanted: str | None):
