@@ -30,16 +30,25 @@ from bench.narrate_sample import DEFAULT_SAMPLE, write_section  # noqa: E402
 from cli.embedded import free_port  # noqa: E402
 
 
+UNLIMITED = {"NARRATOR_RATE_LIMIT": "", "NARRATOR_RATE_LIMIT_IP": "",
+             "NARRATOR_QUOTA_ACTIVE_JOBS": "0", "NARRATOR_QUOTA_CHARS_PER_DAY": "0"}
+"""The latency run floods one user with hundreds of jobs: limits and quotas would refuse most."""
+KEY = ""
+"""The local user's API key, as `narrator up` prints it."""
+
+
 def start_service(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    global KEY
     env = {k: v for k, v in os.environ.items()
            if k not in ("REDIS_URL", "DATABASE_URL", "MEDIA_URL")}
-    env.update(NARRATOR_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    env.update(NARRATOR_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT), **UNLIMITED)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "cli", "up", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
-        if "narrator is up" in line:
+        if line.strip().startswith("API key:"):
+            KEY = line.split(":", 1)[1].split()[0]
             break
     threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
     url = f"http://127.0.0.1:{port}"
@@ -50,7 +59,8 @@ def start_service(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
 def call(url: str, method: str, path: str, body: dict | None = None, retry: bool = False):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {KEY}"})
     deadline = time.monotonic() + 60
     while True:
         try:
