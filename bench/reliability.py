@@ -58,8 +58,7 @@ def read_outcomes(junit: Path) -> dict[str, str]:
     if not junit.exists():
         return outcomes
     for case in ET.parse(junit).iter("testcase"):
-        path = case.get("classname", "").replace(".", "/")
-        test_id = f"{path}.py::{case.get('name')}"
+        test_id = node_id(case.get("classname", ""), case.get("name", ""))
         if case.find("failure") is not None or case.find("error") is not None:
             outcomes[test_id] = "FAILED"
         elif (skipped := case.find("skipped")) is not None:
@@ -67,6 +66,16 @@ def read_outcomes(junit: Path) -> dict[str, str]:
         else:
             outcomes[test_id] = "passed"
     return outcomes
+
+
+def node_id(classname: str, name: str) -> str:
+    """pytest's node id from JUnit's dotted classname: the module's file, then any class."""
+    parts = classname.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = Path(*parts[:cut]).with_suffix(".py")
+        if (ROOT / module).exists():
+            return "::".join([module.as_posix(), *parts[cut:], name])
+    return f"{classname}::{name}"
 
 
 def render(figures: dict, outcomes: dict, elapsed: float, jobs: int) -> str:
