@@ -27,20 +27,35 @@ def run(args) -> int:
     check_base_url(settings.base_url)
     _check_voices()
     env = dict(os.environ)
-    redis = None
     if settings.redis_url:
         check_broker(settings.redis_url)
-    else:
+    # Every check that can refuse to start comes before anything is started, so a wrong
+    # setting never leaves a Redis (or anything else) running behind its one-line error.
+    local = _prepare_state(settings)
+    redis = None
+    if not settings.redis_url:
         redis = EmbeddedRedis(settings.data_dir / "redis").start()
         env["REDIS_URL"] = redis.url
-    local = _prepare_state(settings)
     workers = args.workers or os.cpu_count() or 1
     worker_command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
                       "--loglevel", "INFO", "--concurrency", str(workers)]
-    children = [
-        _spawn(worker_command, env),
-        _spawn(web_command(args.host, args.port) + ["--access-logfile", "-"], env),
-    ]
+    children: list[subprocess.Popen] = []
+    try:
+        children.append(_spawn(worker_command, env))
+        children.append(_spawn(web_command(args.host, args.port) + ["--access-logfile", "-"],
+                               env))
+        _print_banner(settings, args, workers, local)
+        _wait(children, restart_worker=lambda: _spawn(worker_command, env))
+    finally:
+        for child in reversed(children):
+            _stop(child)
+        if redis:
+            redis.stop()
+    return 0
+
+
+def _print_banner(settings, args, workers: int, local: tuple[str, str] | None) -> None:
+    """What the user needs: where to open the page, the local key and feed when there is one."""
     url = (settings.base_url or f"http://{args.host}:{args.port}/").rstrip("/")
     print(f"narrator is up ({workers} worker processes; Ctrl-C stops)", flush=True)
     if local:
@@ -50,14 +65,6 @@ def run(args) -> int:
               f"  podcast feed:    {url}/feeds/{token}.xml", flush=True)
     else:
         print(f"  open {url}/ and sign in with a key from `narrator users create NAME`", flush=True)
-    try:
-        _wait(children, restart_worker=lambda: _spawn(worker_command, env))
-    finally:
-        for child in reversed(children):
-            _stop(child)
-        if redis:
-            redis.stop()
-    return 0
 
 
 def web_command(host: str, port: int, workers: int = 1) -> list[str]:

@@ -161,3 +161,16 @@ def test_a_wrong_setting_stops_start_up_with_one_sentence(tmp_path, env, message
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert "secret" not in result.stderr
+    assert not redis_servers_in(tmp_path / "data"), "a refused start left Redis running"
+
+
+def redis_servers_in(folder) -> list[psutil.Process]:
+    """redis-server processes keeping their files in `folder` (the embedded Redis does)."""
+    found = []
+    for process in psutil.process_iter(["name"]):
+        try:
+            if process.info["name"] == "redis-server" and str(folder) in process.cwd():
+                found.append(process)
+        except psutil.Error:  # gone meanwhile, or not ours to inspect
+            continue
+    return found
