@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -368,3 +369,20 @@ def postgres_database(postgres_server):
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield postgres_server.create_database(name)
     postgres_server.drop_database(name)
+
+
+@contextmanager
+def tmpfs(folder: Path, options: str):
+    """A small tmpfs mounted at `folder` (root only; e.g. options "size=1m"), unmounted
+    afterwards; a skip saying why when it cannot be done here."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; run as root to test a full or read-only disk")
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)

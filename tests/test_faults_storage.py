@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -40,6 +39,7 @@ from tests.servers import (
     PostgresServer,
     ensure_postgres,
     start_seaweed_or_skip,
+    tmpfs,
 )
 
 PAGE = 4096
@@ -206,22 +206,6 @@ def assert_valid_episode(stack: Stack, job: dict, folder: Path) -> int:
 
 # --- a full media folder (tmpfs) -------------------------------------------------------------------
 
-@contextmanager
-def mounted_tmpfs(folder: Path, size: str):
-    """A tmpfs at `folder` (root only), unmounted afterwards; skips saying why if impossible."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root; run as root to test a full media folder")
-    folder.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "--lazy", str(folder)], check=False)
-
-
 def pages(size: int) -> int:
     """Bytes a file of `size` bytes takes on tmpfs."""
     return -(-size // PAGE) * PAGE
@@ -250,7 +234,7 @@ def space_before_the_mp3(folder: Path, done: dict) -> tuple[int, int]:
 def disk(redis_url, tmp_path_factory):
     """A stack whose media folder is a 48 MiB tmpfs; (stack, that folder)."""
     folder = tmp_path_factory.mktemp("full-disk")
-    with (mounted_tmpfs(folder / "media", "48m") as media_folder,
+    with (tmpfs(folder / "media", "size=48m") as media_folder,
           running_stack(redis_url, folder) as stack):
         yield stack, media_folder
 

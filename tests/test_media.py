@@ -5,11 +5,10 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from state.media import (
     narration_key,
     open_media_store,
 )
-from tests.servers import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedServer, start_seaweed_or_skip
+from tests.servers import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedServer, start_seaweed_or_skip, tmpfs
 
 
 @pytest.fixture(scope="module")
@@ -202,22 +201,6 @@ def test_local_put_file_failing_midway_leaves_nothing_partial(tmp_path, monkeypa
         assert store.get_bytes(key) == earlier
     else:
         assert store.stat(key) is None
-
-
-@contextmanager
-def tmpfs(folder: Path, options: str):
-    """Mount a small tmpfs (root only), or skip saying why it cannot be done here."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root; run as root to test a full or read-only disk")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_local_full_disk_raises_and_keeps_the_earlier_version(tmp_path):
