@@ -428,7 +428,8 @@ def s3_outage_trial(cloud: CloudStack, title: str, tmp_path: Path) -> tuple[floa
     try:
         job = stack.wait_for(job_id, timeout=90)
         failed_after = time.monotonic() - stopped_at
-        assert_fails_readably(stack, job, "did not answer")
+        # A stopping SeaweedFS may still answer, with 500, while its parts shut down one by one.
+        assert_fails_readably(stack, job, "did not answer", "answered 500")
         assert seaweed.endpoint in job["error"]["message"]
         response = stack.http.get(f"{stack.url}/api/v1/narrations/{job_id}/audio.mp3", timeout=30)
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_ready"
