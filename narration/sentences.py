@@ -50,9 +50,18 @@ def _raw_segments(paragraph: str, language: str) -> list[str]:
     """pysbd's segments with their whitespace kept, then split after "…" + capital."""
     segments: list[str] = []
     for chunk in _chunks(paragraph):
-        for segment in _segmenter(language).segment(chunk):
+        for segment in _segment_chunk(chunk, language):
             segments.extend(part for part in _ELLIPSIS_BOUNDARY.split(segment) if part)
     return segments
+
+
+def _segment_chunk(chunk: str, language: str) -> list[str]:
+    """One chunk's segments. Sentences averaging under DENSE_CHARS are not prose ("a!a!a!…"):
+    pysbd spends ~70 µs on each, which made a 1 MB body take 40 s, so such a chunk is split at
+    every end mark instead."""
+    if len(chunk) > DENSE_MIN and len(_END_MARKS.findall(chunk)) * DENSE_CHARS > len(chunk):
+        return _END_SPLIT.split(chunk)
+    return [segment for piece in _capped(chunk) for segment in _segmenter(language).segment(piece)]
 
 
 # pysbd locates each sentence by searching the whole text again, so its time grows with the
@@ -62,6 +71,11 @@ def _raw_segments(paragraph: str, language: str) -> list[str]:
 # only when no clear end comes for FORCE_CHARS is any end punctuation followed by space used.
 CHUNK_CHARS = 1000
 FORCE_CHARS = 2 * CHUNK_CHARS
+MAX_ENDS = 40
+DENSE_CHARS = 8
+DENSE_MIN = 256
+_END_MARKS = re.compile(r"[.!?…。！？]+")
+_END_SPLIT = re.compile(r"(?<=[.!?…。！？])(?![.!?…。！？])")
 _ANY_END = re.compile(r"[.!?…。！？][\"”’')\]]*\s+")
 _CLEAR_END = re.compile(r"[^\W\d_]{4}[.!?][\"”’')\]]*\s+(?=[\"“‘'(]?[A-Z])")
 
@@ -79,6 +93,28 @@ def _chunks(paragraph: str) -> list[str]:
             start = match.end()
     chunks.append(paragraph[start:])
     return [chunk for chunk in chunks if chunk]
+
+
+def _capped(chunk: str) -> list[str]:
+    """A chunk cut so pysbd stays fast whatever it holds.
+
+    pysbd's cost grows with (sentences in a chunk) × (chunk length), so a chunk is cut after
+    every MAX_ENDS-th run of end punctuation ("a!a!a!…" is a thousand sentences in 2000
+    characters), and one with no space to cut at for FORCE_CHARS (one endless word) is cut at
+    its last space before the cap, or at the cap itself.
+    """
+    pieces, start, ends = [], 0, 0
+    for match in _END_MARKS.finditer(chunk):
+        ends += 1
+        if ends == MAX_ENDS:
+            pieces.append(chunk[start:match.end()])
+            start, ends = match.end(), 0
+    rest = chunk[start:]
+    while len(rest) > FORCE_CHARS:
+        cut = rest.rfind(" ", CHUNK_CHARS, FORCE_CHARS) + 1 or FORCE_CHARS
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    return [piece for piece in [*pieces, rest] if piece]
 
 
 def _move_leading_closers(segments: list[str]) -> list[str]:
@@ -118,13 +154,15 @@ def split_sentences(paragraph: str, language: str = "en") -> list[str]:
     if not paragraph or not paragraph.strip():
         return []
     segments = _move_leading_closers(_raw_segments(paragraph, _pysbd_language(language)))
-    joined: list[str] = []
+    # Segments are gathered in lists and joined once: `+=` on a growing sentence copied it at
+    # every join, quadratic when thousands of segments form one.
+    joined: list[list[str]] = []
     for segment in segments:
-        if joined and _should_join(joined[-1], segment):
-            joined[-1] += segment
+        if joined and _should_join("".join(joined[-1][-8:])[-64:], segment):
+            joined[-1].append(segment)
         else:
-            joined.append(segment)
-    sentences = (" ".join(sentence.split()) for sentence in joined)
+            joined.append([segment])
+    sentences = (" ".join("".join(parts).split()) for parts in joined)
     return [sentence for sentence in sentences if sentence]
 
 
