@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from narration.audio import Audio
+from narration.audio import Audio, samples_for
 from narration.encode import DEFAULT_BITRATE, encode_mp3_to
 from narration.files import atomic_path
 from narration.mp3frames import FrameError, read_info_frame
-from narration.render import samples_for
 from narration.timeline import Cue, RenderedChapter
 
 log = logging.getLogger(__name__)
