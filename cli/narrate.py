@@ -10,6 +10,7 @@ from cli.progress import ProgressBar
 from narration.cache import SentenceCache
 from narration.errors import InvalidTextError
 from narration.pipeline import check_speed, narrate
+from narration.segment_cache import SegmentCache
 from narration.reading import decode_text, read_markdown, read_plain
 from narration.settings import load_settings
 
@@ -24,12 +25,15 @@ def run(args) -> int:
     cover = _read_cover(args.cover) if args.cover else None
     voice = voices.load_catalogue().find(args.voice)
     engine = voices.load_engine(voice)
-    cache = None
+    cache = segments = None
     if not args.no_cache and settings.cache_size > 0:
         cache = SentenceCache(settings.sentence_cache_dir, settings.cache_size)
+        # Segments are MP3 at about a quarter of the bytes of the 16-bit sentences they hold,
+        # so a quarter of the bound keeps the segments of the narrations the sentences serve.
+        segments = SegmentCache.beside(settings.sentence_cache_dir, settings.cache_size // 4)
     with ProgressBar(enabled=sys.stderr.isatty()) as bar:
         files = narrate(document, engine, output, speed=args.speed, cache=cache, cover=cover,
-                        bitrate=settings.bitrate, on_progress=bar.update)
+                        bitrate=settings.bitrate, on_progress=bar.update, segments=segments)
     print(f"wrote {files.mp3} ({files.duration:.0f} s), {files.chapters_json.name}, "
           f"{files.vtt.name}")
     return 0

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def samples_for(seconds: float, rate: int) -> int:
+    """Whole samples for a duration; every length goes through here so sums stay exact."""
+    return round(seconds * rate)
+
+
 @dataclass(frozen=True)
 class Audio:
     """A mono clip. Engines return these; assembly resamples them to one output rate."""

@@ -1,30 +1,55 @@
-"""Narrate a document end to end in one process: script, speak (through the cache), assemble, write.
+"""Narrate a document: script, parts, speech, each part finished once as its final MP3 segment,
+then a frame-level join.
 
-The CLI calls `narrate`; the workers call the same pieces one chapter at a time.
+One pipeline for every front end. The CLI calls `narrate`, which streams: each part, as soon as
+it is spoken, is finished (loudness, encode, decoded check) in an encoder process beside
+synthesis, so memory holds a part or two whatever the length. The workers run the same pieces
+one part per task: `plan_parts` once, `produce_part` (or `render_part` then
+`narration.finish.finish_part`) for each part, and `narration.join.join_segments` at the end; /v1/audio/speech uses them in-process.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
 import logging
+import math
+import multiprocessing
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from narration.audio import Audio
 from narration.cache import SentenceCache, cache_key, quantize
+from narration.cover import render_cover
 from narration.document import Document
+from narration.encode import DEFAULT_BITRATE, ENCODER_VERSION
 from narration.engine import MAX_SPEED, MIN_SPEED, Engine
 from narration.errors import InvalidSpeedError
+from narration.finish import finish_part
+from narration.join import join_segments
+from narration.loudness import TARGET_LUFS, TRUE_PEAK_CEILING
 from narration.normalize import NORMALIZER_VERSION
-from narration.render import Pauses, render_chapter
-from narration.assemble import assemble_episode
-from narration.cover import render_cover
-from narration.encode import DEFAULT_BITRATE
-from narration.script import ChapterScript, Utterance, build_script
-from narration.tags import EpisodeFiles, write_episode
+from narration.render import OUTPUT_RATE, Pauses, render_chapter
+from narration.script import ChapterScript, Pause, Utterance, build_script
+from narration.segment import JSON_VERSION as SEGMENT_JSON_VERSION, Segment
+from narration.segment_cache import SegmentCache
+from narration.tags import EpisodeFiles
+from narration.timeline import RenderedChapter
 
 log = logging.getLogger(__name__)
+
+PART_CHARS = 2000
+"""Spoken characters per part, about two minutes of speech: long chapters are split into parts
+of at most about this much, at paragraph ends where possible. Bounds memory, spreads a chapter
+over workers, and lets an edit re-render two minutes rather than a whole chapter."""
+PENDING_PARTS = 2
+"""Rendered parts waiting for the encoder process before synthesis waits: enough to keep it
+busy, few enough to bound memory."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +64,24 @@ class Progress:
     chars_done: int
     chars: int
     cached: int
-    """Utterances served from the sentence cache so far."""
+    """Utterances served from a cache so far."""
 
 
 ProgressCallback = Callable[[Progress], None]
+SpokenCallback = Callable[[Utterance, bool], None]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A chapter, or a stretch of a long one, narrated and encoded as one segment."""
+
+    chapter: int
+    """Index of the chapter; the parts of one chapter share it."""
+    script: ChapterScript
+    """The part's utterances; its title is the chapter's."""
+    lead: float
+    """Seconds of silence before its first words: the lead-in, the gap between chapters, or,
+    for a continuation, the pause after the previous part's last utterance."""
 
 
 def check_speed(speed: float) -> float:
@@ -54,10 +93,40 @@ def check_speed(speed: float) -> float:
     return speed
 
 
+def plan_parts(scripts: Sequence[ChapterScript], *, pauses: Pauses = Pauses(),
+               max_chars: int = PART_CHARS) -> tuple[Part, ...]:
+    """The parts to narrate, in order: each chapter whole, or split when longer than
+    `max_chars` spoken characters.
+
+    A long chapter is cut into about equal parts at paragraph ends (never right after a
+    title); a paragraph longer than `max_chars` is cut between sentences.
+    """
+    parts = []
+    for index, script in enumerate(scripts):
+        lead = pauses.lead_in if index == 0 else pauses.chapter
+        for utterances in _split(script.utterances, max_chars):
+            parts.append(Part(index, ChapterScript(script.title, utterances), lead))
+            lead = pauses.after(utterances[-1].pause)
+    return tuple(parts)
+
+
+def _split(utterances: tuple[Utterance, ...], max_chars: int) -> list[tuple[Utterance, ...]]:
+    total = sum(len(u.spoken) for u in utterances)
+    target = total / max(1, math.ceil(total / max_chars))
+    pieces, start, size = [], 0, 0
+    for index, utterance in enumerate(utterances[:-1]):
+        size += len(utterance.spoken)
+        following = len(utterances[index + 1].spoken)
+        if (size >= target and utterance.pause == Pause.PARAGRAPH) or size + following > max_chars:
+            pieces.append(utterances[start:index + 1])
+            start, size = index + 1, 0
+    pieces.append(utterances[start:])
+    return [piece for piece in pieces if piece]
+
+
 def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
-                 on_spoken: Callable[[Utterance, bool], None] = lambda u, hit: None
-                 ) -> Callable[[Utterance], Audio]:
-    """A `speak(utterance)` that asks the cache first and stores what the engine makes."""
+                 on_spoken: SpokenCallback = lambda u, hit: None) -> Callable[[Utterance], Audio]:
+    """A `speak(utterance)` that asks the sentence cache first and stores what the engine makes."""
 
     def speak(utterance: Utterance) -> Audio:
         key = cache_key(engine.identity, speed, utterance.spoken, NORMALIZER_VERSION)
@@ -73,28 +142,115 @@ def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
     return speak
 
 
+def render_part(script: ChapterScript, engine: Engine, speed: float,
+                cache: SentenceCache | None, on_spoken: SpokenCallback = lambda u, hit: None, *,
+                pauses: Pauses = Pauses()) -> RenderedChapter:
+    """Speak a part through the sentence cache and lay it out with its pauses."""
+    return render_chapter(script, make_speaker(engine, speed, cache, on_spoken), pauses=pauses)
+
+
+def part_key(part: Part, engine: Engine, speed: float, bitrate: str, pauses: Pauses) -> str:
+    """The segment-cache key of a part narrated by `engine`: everything that changes its bytes
+    or its record, hashed.
+
+    The utterances with their original wording (the cues), spoken form and pause; the lead; the
+    voice; speed and bitrate; the pause and fade lengths; and the versions of the normalizer,
+    the encoder, the loudness target and the record format. Not the chapter's index or title:
+    a part moved elsewhere in the text is the same sound.
+    """
+    fields = [[[u.text, u.spoken, u.pause.value] for u in part.script.utterances],
+              f"{part.lead:.4f}", engine.identity, f"{speed:.3f}", bitrate,
+              [getattr(pauses, field.name) for field in dataclasses.fields(pauses)],
+              NORMALIZER_VERSION, ENCODER_VERSION, TARGET_LUFS, TRUE_PEAK_CEILING, OUTPUT_RATE,
+              SEGMENT_JSON_VERSION]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+
+
+def cached_part(part: Part, key: str, segments: SegmentCache | None, mp3_path: str | Path,
+                on_spoken: SpokenCallback) -> Segment | None:
+    """The part's segment copied from the cache to `mp3_path`, its utterances reported as
+    spoken from cache; None on a miss."""
+    segment = segments.get(key, mp3_path, chapter=part.chapter, title=part.script.title) \
+        if segments is not None else None
+    if segment is not None:
+        for utterance in part.script.utterances:
+            on_spoken(utterance, True)
+    return segment
+
+
+def produce_part(part: Part, engine: Engine, mp3_path: str | Path, *, speed: float = 1.0,
+                 bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
+                 sentences: SentenceCache | None = None, segments: SegmentCache | None = None,
+                 on_spoken: SpokenCallback = lambda u, hit: None) -> Segment:
+    """One part, start to finish, in this process: from the segment cache, or rendered through
+    the sentence cache and finished. What a worker's part task does."""
+    key = part_key(part, engine, speed, bitrate, pauses)
+    segment = cached_part(part, key, segments, mp3_path, on_spoken)
+    if segment is None:
+        rendered = render_part(part.script, engine, speed, sentences, on_spoken, pauses=pauses)
+        segment = finish_part(rendered, mp3_path, chapter=part.chapter, lead=part.lead,
+                              bitrate=bitrate, segments=segments, key=key)
+    return segment
+
+
 def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float = 1.0,
             cache: SentenceCache | None = None, cover: bytes | None = None,
             bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
-            on_progress: ProgressCallback | None = None) -> EpisodeFiles:
-    """Write `mp3_path` and its chapters JSON and WebVTT sidecars; nothing is written on failure."""
+            on_progress: ProgressCallback | None = None,
+            segments: SegmentCache | None = None) -> EpisodeFiles:
+    """Write `mp3_path` and its chapters JSON and WebVTT sidecars; nothing is written on failure.
+
+    Streaming: synthesis runs here while an encoder process finishes the parts already spoken,
+    at most `PENDING_PARTS` behind; the segments wait in a temp folder for the join.
+    """
     check_speed(speed)
     scripts = build_script(document, max_chars=engine.max_chars)
+    parts = plan_parts(scripts, pauses=pauses)
     tracker = _Tracker(scripts, on_progress)
-    speak = make_speaker(engine, speed, cache, tracker.spoken)
-    started = time.perf_counter()
-    rendered = []
-    for index, script in enumerate(scripts):
-        tracker.chapter = index
-        rendered.append(render_chapter(script, speak, pauses=pauses))
-    episode = assemble_episode(rendered, pauses=pauses)
-    del rendered  # the episode holds a copy; a 25-minute episode is ~250 MB per float copy
-    log.info("synthesized %d utterances (%d from cache) in %.1f s",
-             tracker.done, tracker.cached, time.perf_counter() - started)
     meta = document.metadata
     cover = cover or render_cover(meta.title or scripts[0].title, meta.headline)
-    Path(mp3_path).parent.mkdir(parents=True, exist_ok=True)
-    return write_episode(episode, meta, Path(mp3_path), cover=cover, bitrate=bitrate)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="narrator-parts-") as folder, \
+            concurrent.futures.ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn")) as encoder:
+        finished: list[tuple[concurrent.futures.Future, Path]] = []
+        for index, part in enumerate(parts):
+            tracker.chapter = part.chapter
+            path = Path(folder) / f"{index}.mp3"
+            key = part_key(part, engine, speed, bitrate, pauses)
+            segment = cached_part(part, key, segments, path, tracker.spoken)
+            if segment is not None:
+                finished.append((_resolved(segment), path))
+                continue
+            rendered = render_part(part.script, engine, speed, cache, tracker.spoken,
+                                   pauses=pauses)
+            _wait_for_room([future for future, _ in finished])
+            finished.append((encoder.submit(finish_part, rendered, path, chapter=part.chapter,
+                                            lead=part.lead, bitrate=bitrate, segments=segments,
+                                            key=key), path))
+            del rendered  # the encoder process has its own copy
+        done = [(future.result(), path) for future, path in finished]
+        log.info("narrated %d parts (%d utterances, %d from cache) in %.1f s", len(parts),
+                 tracker.done, tracker.cached, time.perf_counter() - started)
+        Path(mp3_path).parent.mkdir(parents=True, exist_ok=True)
+        return join_segments(done, meta, Path(mp3_path), cover=cover)
+
+
+def _resolved(segment: Segment) -> concurrent.futures.Future:
+    future: concurrent.futures.Future = concurrent.futures.Future()
+    future.set_result(segment)
+    return future
+
+
+def _wait_for_room(futures: list[concurrent.futures.Future]) -> None:
+    """Block until fewer than PENDING_PARTS parts wait for the encoder; raise its first error."""
+    pending = [future for future in futures if not future.done()]
+    while len(pending) >= PENDING_PARTS:
+        concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+        pending = [future for future in pending if not future.done()]
+    for future in futures:
+        if future.done() and future.exception() is not None:
+            raise future.exception()
 
 
 class _Tracker:

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import soxr
 
-from narration.audio import Audio
+from narration.audio import Audio, samples_for
 from narration.script import ChapterScript, Pause, Utterance
 from narration.timeline import Cue, RenderedChapter
 
@@ -41,11 +41,6 @@ class Pauses:
         """Seconds of silence that follow an utterance marked with `pause`."""
         return {Pause.SENTENCE: self.sentence, Pause.PARAGRAPH: self.paragraph,
                 Pause.TITLE: self.title}[Pause(pause)]
-
-
-def samples_for(seconds: float, rate: int) -> int:
-    """Whole samples for a duration; every length goes through here so sums stay exact."""
-    return round(seconds * rate)
 
 
 def resample(audio: Audio, rate: int = OUTPUT_RATE) -> np.ndarray:

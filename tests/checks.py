@@ -31,6 +31,16 @@ def ebur128(path) -> tuple[float, float]:
     return integrated, peak
 
 
+def max_step(samples: np.ndarray) -> float:
+    """The click metric: the largest jump between neighbouring samples, in full-scale units.
+
+    A click is a step no smooth sound makes; speech at podcast loudness steps by 0.1–0.3, a
+    silent join by nothing, and a waveform cut mid-cycle by its whole amplitude.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    return float(np.max(np.abs(np.diff(samples)))) if len(samples) > 1 else 0.0
+
+
 def parse_vtt(text: str) -> list[tuple[float, float, str]]:
     """A tiny WebVTT reader: (start, end, text) per cue, entities decoded."""
     assert text.startswith("WEBVTT\n")

@@ -1,0 +1,22 @@
+"""What the CLI's encoder process runs for each part, kept apart from the text pipeline so the
+process starts by importing only the audio modules (the normalizer's imports take seconds)."""
+
+from __future__ import annotations
+
+import os
+
+from narration.encode import DEFAULT_BITRATE
+from narration.segment import Segment, encode_segment
+from narration.segment_cache import SegmentCache
+from narration.timeline import RenderedChapter
+
+
+def finish_part(rendered: RenderedChapter, mp3_path: str | os.PathLike, *, chapter: int,
+                lead: float, bitrate: str = DEFAULT_BITRATE, segments: SegmentCache | None = None,
+                key: str | None = None) -> Segment:
+    """Encode the rendered part as its final segment (`encode_segment`) and keep a copy in the
+    segment cache under `key`. Runs in any process: the CLI's encoder process, a worker."""
+    segment = encode_segment(rendered, mp3_path, chapter=chapter, lead=lead, bitrate=bitrate)
+    if segments is not None and key is not None:
+        segments.put(key, segment, mp3_path)
+    return segment
