@@ -75,24 +75,29 @@ def median_ms(action, runs: int) -> float:
 
 def service_with_episodes(folder: Path, count: int):
     """A real app on an SQLite file whose user has `count` finished narrations in their feed."""
+    from narration.document import Chapter, Document, Metadata, document_to_dict, opening
+    from narration.pipeline import plan_parts
+    from narration.script import build_script
     from service import create_app
     from state import feeds, jobs, users
 
     app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'bench.db'}", "BASE_URL": BASE,
-                      "MEDIA_URL": (folder / "media").as_uri(), "ENQUEUE": lambda job: None,
-                      "CANCEL": lambda job: None})
-    document = {"metadata": {"title": "Her"}, "chapters": [
-        {"title": "", "paragraphs": [opening_text()]}], "introduction": "", "extras": {}}
+                      "MEDIA_URL": (folder / "media").as_uri(), "ENQUEUE": lambda job: None})
+    document = Document(Metadata(title="Her"), (Chapter("", (opening_text(),)),))
+    parts = plan_parts(build_script(document, max_chars=400))
     with app.extensions["narrator"].db.session() as session:
         user, _ = users.create_user(session, "bench")
         feed = feeds.default_feed(session, user.id)
         token = feed.token
         for number in range(count):
-            job, _ = jobs.create_job(session, document=document, voice="male", speed=1.0,
-                                     source="text", plan=[("", 5, 600)], user_id=user.id)
+            job, _ = jobs.create_job(session, request={}, voice="male", speed=1.0,
+                                     source="text", input_chars=600, user_id=user.id)
             feeds.add_job(session, feed, job)
-            jobs.start_chapter(session, job.id, 0)
-            jobs.finish_chapter(session, job.id, 0, 60.0)
+            jobs.start_plan(session, job.id)
+            jobs.record_plan(session, job.id, document=document_to_dict(document),
+                             description=opening(document), title="Her", author="", parts=parts)
+            jobs.start_part(session, job.id, 0)
+            jobs.finish_part(session, job.id, 0, 60.0)
             jobs.finish_job(session, job.id, duration=1268.3, mp3_size=12_000_000 + number)
     return app, token
 

@@ -11,10 +11,10 @@ import signal
 import subprocess
 import sys
 import time
-from urllib.parse import urlsplit
 
 from cli.embedded import EmbeddedRedis
-from narration.settings import SettingError, load_settings
+from narration.settings import load_settings
+from state import preflight
 
 MAX_RESTARTS, RESTART_WINDOW = 5, 60.0
 """A worker may exit this many times within the window (seconds) and be started again."""
@@ -23,12 +23,14 @@ LOCAL_KEY_FILE = "local.key"
 
 
 def run(args) -> int:
+    import voices
+
     settings = load_settings()
-    check_base_url(settings.base_url)
-    _check_voices()
+    preflight.check_base_url(settings.base_url)
+    preflight.check_voices(voices.load_catalogue())
     env = dict(os.environ)
     if settings.redis_url:
-        check_broker(settings.redis_url)
+        preflight.check_broker(settings.redis_url)
     # Every check that can refuse to start comes before anything is started, so a wrong
     # setting never leaves a Redis (or anything else) running behind its one-line error.
     local = _prepare_state(settings)
@@ -73,62 +75,16 @@ def web_command(host: str, port: int, workers: int = 1) -> list[str]:
             "--bind", f"{host}:{port}", "--workers", str(workers), "service:create_app()"]
 
 
-def check_base_url(base_url: str) -> None:
-    """An absolute http(s) URL, or nothing; a malformed one would break every link we publish."""
-    if not base_url:
-        return
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingError(f"NARRATOR_BASE_URL={base_url!r} is not an absolute http(s) URL; "
-                           "set it like https://narrator.example.org/")
-
-
-def check_broker(url: str) -> None:
-    """A REDIS_URL that does not answer would leave every job queued forever: stop now."""
-    import redis
-
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
-    except (redis.exceptions.RedisError, ValueError) as error:
-        host = url.rsplit("@", 1)[-1]  # never print the password
-        raise SettingError(f"REDIS_URL (…@{host}) does not answer ({type(error).__name__}); "
-                           "start Redis or unset REDIS_URL to use the embedded one.") from None
-
-
-def _check_voices() -> None:
-    """The male and female defaults must be installed, or narrations would fail later."""
-    import voices
-
-    catalogue = voices.load_catalogue()
-    for alias in ("male", "female"):
-        voice = catalogue.find(alias)
-        if not voice.installed:
-            raise SettingError(f"the {alias} voice {voice.id} is not installed; run `make setup`.")
-
-
 def _prepare_state(settings) -> tuple[str, str] | None:
     """Migrate the database and check the media store before anything is accepted.
 
     On the embedded default (no DATABASE_URL) this is someone's own machine: a local user is
     made on first run, and its (key, feed token) returned so the page and feed work at once.
     """
-    from sqlalchemy.exc import ArgumentError, OperationalError
-
     from cli.users import local_key
-    from service import make_sqlite_folder
-    from state.db import Database
-    from state.media import open_media_store
 
-    try:
-        if not settings.database_url:
-            make_sqlite_folder(settings.database)  # our default file, in our data folder
-        database = Database(settings.database)
-        database.upgrade()
-    except (ArgumentError, OperationalError) as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        raise SettingError(f"DATABASE_URL cannot be used: {reason}; set it to a reachable "
-                           "database, or unset it to use the SQLite file.") from None
-    open_media_store(settings.media, s3_endpoint_url=settings.s3_endpoint_url or None).check()
+    database = preflight.open_database(settings.database)
+    preflight.open_media(settings.media, settings.s3_endpoint_url)
     try:
         if settings.database_url:
             return None

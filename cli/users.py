@@ -12,7 +12,7 @@ from state.db import Database
 
 def open_database() -> Database:
     """The configured database, migrated (a first command on a fresh install works)."""
-    from service import make_sqlite_folder
+    from state.db import make_sqlite_folder
 
     url = load_settings().database
     make_sqlite_folder(url)

@@ -84,6 +84,19 @@ class Part:
     for a continuation, the pause after the previous part's last utterance."""
 
 
+def part_to_dict(part: Part) -> dict:
+    """A JSON-ready part, as the plan task stores it for the part's task."""
+    return {"chapter": part.chapter, "title": part.script.title, "lead": part.lead,
+            "utterances": [[u.text, u.spoken, u.pause.value] for u in part.script.utterances]}
+
+
+def part_from_dict(data: dict) -> Part:
+    """The inverse of `part_to_dict`."""
+    utterances = tuple(Utterance(text, spoken, Pause(pause))
+                       for text, spoken, pause in data["utterances"])
+    return Part(data["chapter"], ChapterScript(data["title"], utterances), data["lead"])
+
+
 def check_speed(speed: float) -> float:
     """Speeds every engine supports; anything else is the caller's mistake."""
     if not MIN_SPEED <= speed <= MAX_SPEED:

@@ -14,11 +14,12 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
-from sqlalchemy.engine import make_url
 
 from narration.settings import load_settings
+from state import preflight
 from state.db import Database
-from state.media import MediaStore, open_media_store
+from state.media import MediaStore
+from state.queue import TaskQueue, make_celery
 from voices import Catalogue, load_catalogue
 
 MIB = 1 << 20
@@ -35,11 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "EVENTS_HEARTBEAT_SECONDS": 15.0,  # comment lines keep proxies from closing an idle stream
     "EVENTS_MAX_SECONDS": 600.0,  # a stream closes after this; EventSource clients reconnect
     "SPEECH_MAX_INPUT": 4096,  # characters per /v1/audio/speech request (OpenAI's limit)
-    "ENQUEUE": None,  # callable(job_id); None: workers.tasks.enqueue_job
-    "CANCEL": None,  # callable(job_id); None: workers.tasks.cancel (after the view canceled the row)
+    "ENQUEUE": None,  # callable(job_id); None: state.queue.TaskQueue(...).start_job
     "RATE_LIMIT": "",  # per API key, limits syntax ("600/minute"); empty: none
     "RATE_LIMIT_IP": "",  # per client address; empty: none
     "RATE_LIMIT_STORAGE": "memory://",  # Redis in production, so every web process counts together
+    "REDIS_URL": "",  # the broker; from settings
     "QUOTA_CHARS_PER_DAY": 0,  # per user; 0: none
     "QUOTA_ACTIVE_JOBS": 0,  # queued or running narrations per user; 0: none
     "TRUSTED_PROXIES": 0,  # reverse proxies whose X-Forwarded-* headers are believed
@@ -55,8 +56,8 @@ class Narrator:
     catalogue: Catalogue
     enqueue: Callable[[str], None]
     """Queue a committed job for the workers."""
-    cancel: Callable[[str], None]
-    """Tell the workers a job was canceled; the view has already canceled its row."""
+    celery: Any = None
+    """The Celery client that sends tasks by name (None when ENQUEUE replaces the queue)."""
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -105,6 +106,7 @@ def settings_config() -> dict[str, Any]:
         "RATE_LIMIT": settings.rate_limit,
         "RATE_LIMIT_IP": settings.rate_limit_ip,
         "RATE_LIMIT_STORAGE": settings.redis_url or "memory://",
+        "REDIS_URL": settings.redis_url,
         "QUOTA_CHARS_PER_DAY": settings.quota_chars_per_day,
         "QUOTA_ACTIVE_JOBS": settings.quota_active_jobs,
         "TRUSTED_PROXIES": settings.trusted_proxies,
@@ -113,38 +115,20 @@ def settings_config() -> dict[str, Any]:
 
 
 def build_narrator(config: Mapping[str, Any]) -> Narrator:
-    """Open the database and media store and load the voice catalogue, failing fast if broken."""
-    make_sqlite_folder(config["DATABASE_URL"])
-    db = Database(config["DATABASE_URL"])
-    if config["UPGRADE_DATABASE"]:
-        db.upgrade()
-    media = open_media_store(config["MEDIA_URL"], s3_endpoint_url=config["S3_ENDPOINT_URL"])
-    if config["CHECK_MEDIA"]:
-        media.check()
-    return Narrator(db=db, media=media, catalogue=load_catalogue(),
-                    enqueue=config["ENQUEUE"] or queue_job, cancel=config["CANCEL"] or stop_job)
-
-
-def make_sqlite_folder(url: str) -> None:
-    """Create the folder of an SQLite file, so a fresh install starts without a manual mkdir."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-
-
-def queue_job(job_id: str) -> None:
-    """Hand a committed job to the Celery workers."""
-    # Imported on use: the Celery app needs REDIS_URL, which the HTTP layer alone does not.
-    from workers.tasks import enqueue_job
-
-    enqueue_job(job_id)
-
-
-def stop_job(job_id: str) -> None:
-    """Let the workers stop a canceled job (its chapter tasks check between sentences)."""
-    from workers.tasks import cancel
-
-    cancel(job_id)
+    """Open the database and media store, load the voice catalogue and reach the queue, failing
+    fast with one sentence on a wrong setting, as `narrator up` and the workers do."""
+    preflight.check_base_url(config["BASE_URL"] or "")
+    db = preflight.open_database(config["DATABASE_URL"], upgrade=config["UPGRADE_DATABASE"])
+    media = preflight.open_media(config["MEDIA_URL"], config["S3_ENDPOINT_URL"],
+                                 check=config["CHECK_MEDIA"])
+    catalogue = load_catalogue()
+    preflight.check_voices(catalogue)
+    if config["ENQUEUE"]:
+        return Narrator(db=db, media=media, catalogue=catalogue, enqueue=config["ENQUEUE"])
+    preflight.check_broker(config["REDIS_URL"])
+    celery = make_celery()  # no worker module is imported: tasks are sent by name
+    return Narrator(db=db, media=media, catalogue=catalogue, celery=celery,
+                    enqueue=TaskQueue(celery, db).start_job)
 
 
 def register_web_page(app: Flask) -> None:

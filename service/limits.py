@@ -109,12 +109,12 @@ def check_quotas(session: Session, job: Job) -> None:
     if per_day:
         now = datetime.now(timezone.utc)
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        used = session.scalar(select(func.coalesce(func.sum(Job.chars_total), 0))
+        used = session.scalar(select(func.coalesce(func.sum(Job.input_chars), 0))
                               .where(Job.user_id == job.user_id, Job.created_at >= midnight))
         if used > per_day:
             resets = midnight + timedelta(days=1)
             raise QuotaExceeded(
-                f"This narration ({job.chars_total:,} characters) would take you over your daily "
-                f"quota of {per_day:,} characters ({used - job.chars_total:,} used today); it "
+                f"This narration ({job.input_chars:,} characters) would take you over your daily "
+                f"quota of {per_day:,} characters ({used - job.input_chars:,} used today); it "
                 f"resets at {resets:%H:%M} UTC on {resets:%Y-%m-%d}.",
                 retry_after=math.ceil((resets - now).total_seconds()))

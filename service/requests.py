@@ -8,6 +8,10 @@ Two request forms:
 `feed` is a feed id, "default" (also what leaving it out means), or JSON null / "none" for no
 feed at all.
 
+The request only checks what is cheap (sizes, types, voice, speed, feed, that the text holds a
+word) and stores the text unread: reading, normalizing and splitting it is the workers' plan
+step, so a request takes the same time whatever the text, and no text can stall the web process.
+
 Decisions: malformed JSON is 400 (the body cannot be parsed at all). A raw body that is not
 valid UTF-8 is 422 `invalid_text` (the request arrived fine; the text in it cannot be read),
 while a raw body that declares a charset other than UTF-8 is 415 (that media type is refused
@@ -21,21 +25,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass
 
 from werkzeug.wrappers import Request
 
-from narration.document import Document, document_to_dict
-from narration.errors import NarrationError, VoiceNotFoundError, VoiceUnavailableError
+from narration.errors import (EmptyTextError, NarrationError, NothingSpeakableError,
+                              VoiceNotFoundError, VoiceUnavailableError)
+from narration.normalize import is_speakable, normalize
 from narration.pipeline import check_speed
-from narration.reading import clean_text, decode_text, read_chapters, read_markdown, read_plain
-from narration.script import build_script
+from narration.reading import clean_text, decode_text
+from narration.reading.structured import checked_chapters
 from service.errors import (InvalidRequestError, MalformedJSONError, MissingFieldError,
                             UnsupportedMediaTypeError)
-from state.jobs import script_plan
 from voices import Catalogue, Voice
-from voices.engines import engine_module
 
 SOURCES = ("text", "markdown", "chapters")
 JSON_FIELDS = {"title", "author", "voice", "speed", "feed", *SOURCES}
@@ -45,23 +49,27 @@ RAW_SOURCES = {"text/plain": "text", "text/markdown": "markdown"}
 UTF8_CHARSETS = {"utf-8", "utf8", "us-ascii"}
 MAX_LABEL = 300
 """Longest title or author accepted, in characters."""
-DEFAULT_MAX_CHARS = 250
-"""Utterance limit for planning when an engine module does not declare MAX_CHARS."""
 MAX_IDEMPOTENCY_KEY = 255
 MAX_VOICE_NAME = 100
 """Longer voice names are refused without being echoed: no voice id comes close."""
+MAX_SYMBOLS = 500
+_WORD = re.compile(r"[^\W_]")
+"""A letter or digit: a text without one has nothing any engine can say."""
 
 
 @dataclass(frozen=True)
 class NarrationRequest:
-    """A request that can become a job: read document, resolved voice, speed and work plan."""
+    """A checked request that can become a job: what was sent, unread, and how to narrate it."""
 
-    document: Document
+    request: dict
+    """{"source", "input", "title", "author"}: what the plan task reads."""
     source: str
+    input_chars: int
+    """Characters of text sent (for the daily quota)."""
+    title: str
+    author: str
     voice: Voice
     speed: float
-    plan: list[tuple[str, int, int]]
-    """(chapter title, utterances, spoken characters) per chapter, as the workers will speak it."""
     request_hash: str
     """Identifies what was asked for, so a reused Idempotency-Key with other content is caught."""
     feed: str | None = "default"
@@ -123,22 +131,51 @@ def raw_fields(request: Request, source: str) -> dict:
 
 
 def build_request(fields: dict, catalogue: Catalogue) -> NarrationRequest:
-    """Validate the fields, read the text and plan the work."""
+    """Validate the fields cheaply; the text is stored as sent (cleaned of control characters)."""
     title = _label(fields, "title")
     author = _label(fields, "author")
     speed = parse_speed(fields.get("speed"))
     voice = resolve_voice(fields.get("voice"), catalogue)
     source = _source(fields)
-    document = read_document(source, fields[source], title, author)
-    try:
-        scripts = build_script(document, max_chars=planning_max_chars(voice))
-    except NarrationError as error:
-        error.field = error.field or source
-        raise
-    plan = script_plan(scripts)
+    value, chars = checked_input(source, fields[source])
     feed = parse_feed(fields)
-    return NarrationRequest(document, source, voice, speed, plan,
-                            request_hash(source, document, voice, speed, feed), feed)
+    request = {"source": source, "input": value, "title": title, "author": author}
+    return NarrationRequest(request, source, chars, title, author, voice, speed,
+                            request_hash(request, voice, speed, feed), feed)
+
+
+def checked_input(source: str, value: object) -> tuple[object, int]:
+    """The text (or chapters) cleaned, with its length; refused when it cannot hold a word.
+
+    Linear in the text: one pass of cleaning and one search for a letter or digit.
+    """
+    if source == "chapters":
+        chapters = checked_chapters(value)
+        check_words(" ".join(chapter["text"] for chapter in chapters), source)
+        return chapters, sum(len(c["title"]) + len(c["text"]) for c in chapters)
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{source} must be a string.", field=source)
+    text = clean_text(value)
+    check_words(text, source)
+    return text, len(text)
+
+
+def check_words(text: str, field: str) -> None:
+    """Empty, or nothing sayable anywhere: nothing to narrate, said at once (422).
+
+    A letter or digit settles it. Otherwise only symbols are left, and what matters is whether
+    any of them is spoken ("&" is "and"); the distinct characters say that, in time that does not
+    grow with the text. Many distinct characters: the plan step decides.
+    """
+    if not text.strip():
+        raise EmptyTextError(f"{field} is empty: give the text to narrate.", field=field)
+    if _WORD.search(text):
+        return
+    distinct = set(text)
+    if len(distinct) <= MAX_SYMBOLS and not is_speakable(normalize(" ".join(sorted(distinct)))):
+        raise NothingSpeakableError(
+            "The text has nothing an engine can say (no words or numbers); check what was sent.",
+            field=field)
 
 
 def parse_feed(fields: dict) -> str | None:
@@ -205,34 +242,10 @@ def resolve_voice(name: object, catalogue: Catalogue) -> Voice:
     return voice
 
 
-def read_document(source: str, value: object, title: str, author: str) -> Document:
-    """Read the text with the core reader for its source; errors name the field."""
-    try:
-        if source == "chapters":
-            return read_chapters(value, title=title, author=author)
-        if not isinstance(value, str):
-            raise InvalidRequestError(f"{source} must be a string.", field=source)
-        reader = read_markdown if source == "markdown" else read_plain
-        return reader(value, title=title, author=author)
-    except NarrationError as error:
-        error.field = error.field or source
-        raise
-
-
-def planning_max_chars(voice: Voice) -> int:
-    """The utterance length the voice's engine splits at, read without loading the engine.
-
-    The web process never loads models; every engine module declares MAX_CHARS, the same value
-    its engine reports as `max_chars`, so the plan matches what the workers will speak.
-    """
-    return getattr(engine_module(voice.engine), "MAX_CHARS", DEFAULT_MAX_CHARS)
-
-
-def request_hash(source: str, document: Document, voice: Voice, speed: float,
-                 feed: str | None = "default") -> str:
+def request_hash(request: dict, voice: Voice, speed: float, feed: str | None = "default") -> str:
     """A digest of what was asked for: the same text sent as JSON with other key order matches."""
-    canonical = json.dumps({"source": source, "document": document_to_dict(document),
-                            "voice": voice.id, "speed": speed, "feed": feed}, sort_keys=True)
+    canonical = json.dumps({**request, "voice": voice.id, "speed": speed, "feed": feed},
+                           sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -106,3 +106,10 @@ def _begin_immediate(connection) -> None:
     Read-only sessions begin a plain (deferred) transaction: under WAL they never wait."""
     read_only = connection.get_execution_options().get(READ_ONLY)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_sqlite_folder(url: str) -> None:
+    """Create the folder of an SQLite file, so a fresh install starts without a manual mkdir."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -192,7 +192,7 @@ def episodes(session: Session, feed: Feed) -> list[FeedEntry]:
     return list(session.scalars(
         select(FeedEntry).join(FeedEntry.job)
         .where(FeedEntry.feed_id == feed.id, FeedEntry.number.is_not(None), Job.status == "done")
-        .options(contains_eager(FeedEntry.job).lazyload(Job.chapters))  # a feed needs no chapters
+        .options(contains_eager(FeedEntry.job).lazyload(Job.parts))  # a feed needs no parts
         .order_by(FeedEntry.number.desc())))
 
 

@@ -1,14 +1,14 @@
-"""The job state machine: every change to a job or chapter goes through these functions.
+"""The job state machine: every change to a job or its parts goes through these functions.
 
 Each function takes the session first and changes only what its name says. State changes lock
 the job row first (FOR UPDATE on PostgreSQL; on SQLite every transaction already holds the write
-lock), so concurrent chapter tasks, cancellation and the watchdog see one order of events.
+lock), so concurrent part tasks, cancellation and the watchdog see one order of events.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -16,17 +16,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from narration.document import Document, document_from_dict, document_to_dict, opening
 from narration.errors import NarrationError
 from state.feeds import job_changed, publish_job
-from state.models import ACTIVE, Job, JobChapter, utcnow
+from state.models import ACTIVE, Job, JobPart, utcnow
 from state.views import job_view  # noqa: F401  (the API resource; re-exported here)
 
 if TYPE_CHECKING:
-    from narration.script import ChapterScript
-
-Plan = Sequence[tuple[str, int, int]]
-"""Per chapter: (title, sentences, characters), as `script_plan` makes it."""
+    from narration.pipeline import Part
 
 
 class IdempotencyConflict(NarrationError):
@@ -36,19 +32,12 @@ class IdempotencyConflict(NarrationError):
     status = 422
 
 
-def script_plan(scripts: Iterable[ChapterScript]) -> list[tuple[str, int, int]]:
-    """The plan `create_job` takes: titles and sizes of the chapters `build_script` made.
-
-    Characters are counted in the spoken (normalized) text: that is what synthesis time follows.
-    """
-    return [(script.title, len(script.utterances), sum(len(u.spoken) for u in script.utterances))
-            for script in scripts]
-
-
-def create_job(session: Session, *, document: Document | dict, voice: str, speed: float,
-               source: str, plan: Plan, idempotency_key: str | None = None,
-               request_hash: str | None = None, user_id: str | None = None) -> tuple[Job, bool]:
-    """A new queued job, or (the earlier job, False) when the idempotency key was seen before.
+def create_job(session: Session, *, request: dict, voice: str, speed: float, source: str,
+               input_chars: int, title: str = "", author: str = "",
+               idempotency_key: str | None = None, request_hash: str | None = None,
+               user_id: str | None = None) -> tuple[Job, bool]:
+    """A new queued, unplanned job holding what was sent, or (the earlier job, False) when the
+    idempotency key was seen before.
 
     Idempotency keys are the user's own: they are stored prefixed with the user's id.
     """
@@ -58,21 +47,13 @@ def create_job(session: Session, *, document: Document | dict, voice: str, speed
         existing = session.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
         if existing is not None:
             return _same_request(existing, request_hash), False
-    data = document if isinstance(document, dict) else document_to_dict(document)
-    meta = data.get("metadata", {})
-    description = opening(document_from_dict(data)) if {"metadata", "chapters"} <= set(data) else ""
     now = utcnow()
     job = Job(
-        id=str(uuid.uuid4()), user_id=user_id, status="queued",
-        title=meta.get("title") or meta.get("headline") or "", author=meta.get("author") or "",
-        voice=voice, speed=speed, source=source, document=data, description=description,
-        idempotency_key=idempotency_key, request_hash=request_hash, chapters_total=len(plan),
-        sentences_total=sum(p[1] for p in plan), sentences_done=0,
-        chars_total=sum(p[2] for p in plan), chars_done=0, created_at=now, heartbeat_at=now,
-        attempts=0, assembly_attempts=0,
-        chapters=[JobChapter(index=i, title=title, status="queued", sentences_total=sentences,
-                             sentences_done=0, chars_total=chars, chars_done=0, attempts=0)
-                  for i, (title, sentences, chars) in enumerate(plan)])
+        id=str(uuid.uuid4()), user_id=user_id, status="queued", title=title, author=author,
+        voice=voice, speed=speed, source=source, request=request, input_chars=input_chars,
+        description="", idempotency_key=idempotency_key, request_hash=request_hash,
+        chapters_total=0, sentences_total=0, sentences_done=0, chars_total=0, chars_done=0,
+        created_at=now, heartbeat_at=now, attempts=0, assembly_attempts=0, plan_attempts=0)
     try:
         # A savepoint, so a concurrent request that inserted the same key first only undoes this.
         with session.begin_nested():
@@ -83,6 +64,56 @@ def create_job(session: Session, *, document: Document | dict, voice: str, speed
         existing = session.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
         return _same_request(existing, request_hash), False
     return job, True
+
+
+def part_rows(parts: Sequence[Part]) -> list[JobPart]:
+    """Rows for the planned parts; characters are counted in the spoken (normalized) text, since
+    that is what synthesis time follows."""
+    return [JobPart(index=index, chapter=part.chapter, title=part.script.title, status="queued",
+                    sentences_total=len(part.script.utterances), sentences_done=0,
+                    chars_total=sum(len(u.spoken) for u in part.script.utterances), chars_done=0,
+                    attempts=0)
+            for index, part in enumerate(parts)]
+
+
+def start_plan(session: Session, job_id: str, *, max_attempts: int | None = None) -> bool:
+    """Whether the plan task should read the job now: it is active and not planned yet.
+
+    Counts deliveries like `start_part`, so a text that kills its reader every time fails the
+    job instead of looping.
+    """
+    job = _lock(session, job_id)
+    if job is None or job.terminal or job.planned_at is not None:
+        return False
+    job.plan_attempts += 1
+    if max_attempts is not None and job.plan_attempts > max_attempts:
+        _fail(job, "redelivery_limit",
+              f"Reading the text was started {max_attempts} times and never finished: its worker "
+              "process died each time (out of memory, or killed). Submit a shorter text.")
+        return False
+    job.heartbeat_at = utcnow()  # the job stays queued until its first part starts
+    return True
+
+
+def record_plan(session: Session, job_id: str, *, document: dict, description: str,
+                title: str, author: str, parts: Sequence[Part]) -> bool:
+    """Store what the plan task read: the document, the episode's facts and one row per part.
+
+    False when the job ended (canceled) while it was being read; nothing is stored then.
+    """
+    job = _lock(session, job_id)
+    if job is None or job.terminal or job.planned_at is not None:
+        return False
+    job.document = document
+    job.description = description
+    job.title = job.title or title
+    job.author = job.author or author
+    job.parts = part_rows(parts)
+    job.chapters_total = len({part.chapter for part in parts})
+    job.planned_at = job.heartbeat_at = utcnow()
+    _recount(job)
+    job_changed(session, job_id)  # feeds show the title and description the text gave
+    return True
 
 
 def _same_request(job: Job, request_hash: str | None) -> Job:
@@ -127,24 +158,24 @@ def _lock(session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id, with_for_update=True, populate_existing=True)
 
 
-def _chapter(job: Job, index: int) -> JobChapter:
-    """Chapter `index` of a locked job."""
-    for chapter in job.chapters:
-        if chapter.index == index:
-            return chapter
-    raise LookupError(f"job {job.id} has no chapter {index}")
+def _part(job: Job, index: int) -> JobPart:
+    """Part `index` of a locked job."""
+    for part in job.parts:
+        if part.index == index:
+            return part
+    raise LookupError(f"job {job.id} has no part {index}")
 
 
 def _recount(job: Job) -> None:
-    """Job totals as the sum of its chapters, so a re-run chapter never counts twice."""
-    job.sentences_total = sum(c.sentences_total for c in job.chapters)
-    job.sentences_done = sum(c.sentences_done for c in job.chapters)
-    job.chars_total = sum(c.chars_total for c in job.chapters)
-    job.chars_done = sum(c.chars_done for c in job.chapters)
+    """Job totals as the sum of its parts, so a re-run part never counts twice."""
+    job.sentences_total = sum(p.sentences_total for p in job.parts)
+    job.sentences_done = sum(p.sentences_done for p in job.parts)
+    job.chars_total = sum(p.chars_total for p in job.parts)
+    job.chars_done = sum(p.chars_done for p in job.parts)
 
 
 def mark_enqueued(session: Session, job_id: str) -> Job | None:
-    """Count one more trip to the queue; chapters left 'running' by a dead worker go back to queued.
+    """Count one more trip to the queue; parts left 'running' by a dead worker go back to queued.
 
     None when the job is gone or already finished (nothing to enqueue).
     """
@@ -153,50 +184,45 @@ def mark_enqueued(session: Session, job_id: str) -> Job | None:
         return None
     job.attempts += 1
     job.heartbeat_at = utcnow()
-    for chapter in job.chapters:
-        if chapter.status == "running":
-            chapter.status = "queued"
+    for part in job.parts:
+        if part.status == "running":
+            part.status = "queued"
     return job
 
 
-def start_chapter(session: Session, job_id: str, index: int, *, max_attempts: int | None = None,
-                  worker: str | None = None, sentences_total: int | None = None,
-                  chars_total: int | None = None) -> bool:
-    """Mark a chapter running; False when its task must do nothing (job over or chapter done).
+def start_part(session: Session, job_id: str, index: int, *, max_attempts: int | None = None,
+               worker: str | None = None) -> bool:
+    """Mark a part running; False when its task must do nothing (job over or part done).
 
-    Each start counts as a delivery: past `max_attempts` the job fails instead, so a chapter whose
-    worker process dies every time cannot loop forever. `sentences_total`/`chars_total` correct
-    the plan with the counts of the script the worker actually speaks.
+    Each start counts as a delivery: past `max_attempts` the job fails instead, so a part whose
+    worker process dies every time cannot loop forever.
     """
     job = _lock(session, job_id)
     if job is None or job.terminal:
         return False
-    chapter = _chapter(job, index)
-    if chapter.status == "done":
+    part = _part(job, index)
+    if part.status == "done":
         return False
-    chapter.attempts += 1
-    if max_attempts is not None and chapter.attempts > max_attempts:
+    part.attempts += 1
+    if max_attempts is not None and part.attempts > max_attempts:
         _fail(job, "redelivery_limit",
-              f"Chapter {index + 1} ({chapter.title!r}) was started {max_attempts} times and never "
-              "finished: its worker process died each time (out of memory, or killed). Submit the "
-              "text again; if it keeps failing, split that chapter.")
+              f"Part {index + 1} (in chapter {part.title!r}) was started {max_attempts} times and "
+              "never finished: its worker process died each time (out of memory, or killed). "
+              "Submit the text again; if it keeps failing, split that chapter.")
         return False
     now = utcnow()
     job.status = "running"
     job.started_at = job.started_at or now
     job.heartbeat_at = now
-    chapter.status = "running"
-    chapter.started_at = chapter.started_at or now
-    chapter.worker = worker
-    if sentences_total is not None and chars_total is not None:
-        chapter.sentences_total, chapter.chars_total = sentences_total, chars_total
-    _recount(job)
+    part.status = "running"
+    part.started_at = part.started_at or now
+    part.worker = worker
     return True
 
 
 def record_progress(session: Session, job_id: str, index: int, sentences_done: int,
                     chars_done: int) -> str | None:
-    """Store a chapter's progress (counts so far, never lowered) and beat the job's heartbeat.
+    """Store a part's progress (counts so far, never lowered) and beat the job's heartbeat.
 
     Returns the job's status, so the caller learns of a cancellation in the same transaction.
     """
@@ -205,46 +231,46 @@ def record_progress(session: Session, job_id: str, index: int, sentences_done: i
         return None
     if job.terminal:
         return job.status
-    chapter = _chapter(job, index)
-    # A redelivered chapter starts counting again; progress shown to users never goes back.
-    chapter.sentences_done = max(chapter.sentences_done, sentences_done)
-    chapter.chars_done = max(chapter.chars_done, chars_done)
+    part = _part(job, index)
+    # A redelivered part starts counting again; progress shown to users never goes back.
+    part.sentences_done = max(part.sentences_done, sentences_done)
+    part.chars_done = max(part.chars_done, chars_done)
     job.heartbeat_at = utcnow()
     _recount(job)
     return job.status
 
 
-def finish_chapter(session: Session, job_id: str, index: int, duration: float) -> bool:
-    """Mark a chapter done with its length in seconds; False if the job ended meanwhile."""
+def finish_part(session: Session, job_id: str, index: int, duration: float) -> bool:
+    """Mark a part done with its length in seconds; False if the job ended meanwhile."""
     job = _lock(session, job_id)
     if job is None or job.terminal:
         return False
-    chapter = _chapter(job, index)
+    part = _part(job, index)
     now = utcnow()
-    chapter.status = "done"
-    chapter.sentences_done, chapter.chars_done = chapter.sentences_total, chapter.chars_total
-    chapter.duration = duration
-    chapter.finished_at = now
+    part.status = "done"
+    part.sentences_done, part.chars_done = part.sentences_total, part.chars_total
+    part.duration = duration
+    part.finished_at = now
     job.heartbeat_at = now
     _recount(job)
     return True
 
 
-def all_chapters_done(session: Session, job_id: str) -> bool:
-    """True when every chapter of the job is done (assembly may start)."""
-    statuses = session.scalars(select(JobChapter.status).where(JobChapter.job_id == job_id)).all()
-    return bool(statuses) and all(status == "done" for status in statuses)
+def chapter_parts(job: Job, chapter: int) -> list[JobPart]:
+    """The parts of one chapter, in order."""
+    return [part for part in job.parts if part.chapter == chapter]
 
 
-def start_assembly(session: Session, job_id: str, *, max_attempts: int | None = None) -> bool:
-    """Whether the assembly task should run now; counts deliveries like `start_chapter`."""
+def start_join(session: Session, job_id: str, *, max_attempts: int | None = None) -> bool:
+    """Whether the join task should run now; counts deliveries like `start_part`."""
     job = _lock(session, job_id)
-    if job is None or job.terminal or not all(c.status == "done" for c in job.chapters):
+    if (job is None or job.terminal or job.planned_at is None
+            or not all(p.status == "done" for p in job.parts)):
         return False
     job.assembly_attempts += 1
     if max_attempts is not None and job.assembly_attempts > max_attempts:
         _fail(job, "redelivery_limit",
-              f"Assembling the episode was started {max_attempts} times and never finished: its "
+              f"Joining the episode was started {max_attempts} times and never finished: its "
               "worker process died each time (out of memory, or killed). Submit the text again.")
         return False
     job.heartbeat_at = utcnow()
@@ -287,9 +313,9 @@ def _fail(job: Job, code: str, message: str) -> None:
     job.error_code = code
     job.error_message = message
     job.finished_at = utcnow()
-    for chapter in job.chapters:
-        if chapter.status != "done":
-            chapter.status = "failed"
+    for part in job.parts:
+        if part.status != "done":
+            part.status = "failed"
 
 
 def cancel_job(session: Session, job_id: str) -> Job | None:
@@ -299,19 +325,19 @@ def cancel_job(session: Session, job_id: str) -> Job | None:
         return job
     job.status = "canceled"
     job.finished_at = utcnow()
-    for chapter in job.chapters:
-        if chapter.status != "done":
-            chapter.status = "canceled"
+    for part in job.parts:
+        if part.status != "done":
+            part.status = "canceled"
     return job
 
 
 def retry_job(session: Session, job_id: str) -> Job | None:
-    """Put a failed or canceled job back in the queue's hands, every chapter afresh.
+    """Put a failed or canceled job back in the queue's hands, read and planned afresh.
 
-    Returns the job when it may be queued again, None when it is not failed or canceled. All
-    chapters are redone because a failed job's media may be gone (or was never fully written);
-    the workers' sentence cache makes already-spoken sentences cheap. Delivery counters start
-    afresh: the retry is the user's decision, not a redelivery.
+    Returns the job when it may be queued again, None when it is not failed or canceled. The
+    plan and every part are redone because a failed job's media may be gone (or was never fully
+    written); the workers' sentence and segment caches make already-spoken parts cheap. Delivery
+    counters start afresh: the retry is the user's decision, not a redelivery.
     """
     job = _lock(session, job_id)
     if job is None or job.status not in ("failed", "canceled"):
@@ -319,13 +345,11 @@ def retry_job(session: Session, job_id: str) -> Job | None:
     now = utcnow()
     job.status = "queued"
     job.error_code = job.error_message = None
-    job.finished_at = None
+    job.finished_at = job.planned_at = None
     job.heartbeat_at = now
-    job.attempts = job.assembly_attempts = 0
-    for chapter in job.chapters:
-        chapter.status, chapter.attempts = "queued", 0
-        chapter.sentences_done = chapter.chars_done = 0
-        chapter.duration = chapter.finished_at = None
+    job.attempts = job.assembly_attempts = job.plan_attempts = 0
+    job.parts = []
+    job.chapters_total = 0
     _recount(job)
     return job
 
@@ -353,6 +377,6 @@ def claim_stalled(session: Session, job_id: str, *, silent_for: timedelta) -> bo
 
 
 def touch_job(session: Session, job_id: str) -> None:
-    """Beat the heartbeat of a job whose task is busy without sentence progress (assembly)."""
+    """Beat the heartbeat of a job whose task is busy without sentence progress (plan, join)."""
     session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow())
                     .execution_options(synchronize_session=False))

@@ -1,4 +1,4 @@
-"""Tables: users and their API keys, narration jobs and their chapters, feeds and their episodes."""
+"""Tables: users and their API keys, narration jobs and their parts, feeds and their episodes."""
 
 from __future__ import annotations
 
@@ -79,14 +79,22 @@ class Job(Base):
     voice: Mapped[str] = mapped_column(String(100))
     speed: Mapped[float] = mapped_column(Float, default=1.0)
     source: Mapped[str] = mapped_column(String(16))
-    document: Mapped[dict] = mapped_column(JSON, deferred=True)
-    """The text as read (up to megabytes): loaded only when a worker or a view needs it."""
+    request: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    """What was sent, unread: {"source": kind, "input": text | chapters | url, "title",
+    "author"} (up to megabytes); the plan task reads it, the request never does."""
+    input_chars: Mapped[int] = mapped_column(Integer, default=0)
+    """Characters sent, counted by the request for the daily quota."""
+    document: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    """The text as read, stored by the plan task (metadata for tags, feeds and the cover)."""
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the plan task stored the script; None before (no parts yet)."""
     description: Mapped[str] = mapped_column(Text, default="")
     """The text's opening, as a feed shows the episode (kept apart from the document)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     """"<user id>:<the client's key>", so one user's key never collides with another's."""
     request_hash: Mapped[str | None] = mapped_column(String(64))
     chapters_total: Mapped[int] = mapped_column(Integer, default=0)
+    """Chapters of the plan (0 until planned); parts are the units of work."""
     sentences_total: Mapped[int] = mapped_column(Integer, default=0)
     sentences_done: Mapped[int] = mapped_column(Integer, default=0)
     chars_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -102,10 +110,12 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """Times the job was put on the queue: 1 when enqueued, 2 after the watchdog re-queued it."""
     assembly_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    """Deliveries of the assembly task, for bounded redelivery."""
+    """Deliveries of the join task, for bounded redelivery."""
+    plan_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Deliveries of the plan task, for bounded redelivery."""
 
-    chapters: Mapped[list[JobChapter]] = relationship(
-        back_populates="job", order_by="JobChapter.index", lazy="selectin",
+    parts: Mapped[list[JobPart]] = relationship(
+        back_populates="job", order_by="JobPart.index", lazy="selectin",
         cascade="all, delete-orphan")
 
     @property
@@ -114,14 +124,19 @@ class Job(Base):
         return self.status in TERMINAL
 
 
-class JobChapter(Base):
-    """One chapter of a job: narrated by one task, playable once done."""
+class JobPart(Base):
+    """A piece of work of a job: a chapter, or a stretch of a long one, narrated by one task.
 
-    __tablename__ = "job_chapters"
+    Parts of one chapter share `chapter`; users see chapters (`state.views` sums the parts)."""
+
+    __tablename__ = "job_parts"
 
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chapter: Mapped[int] = mapped_column(Integer, default=0)
+    """Index of the chapter this part belongs to."""
     title: Mapped[str] = mapped_column(Text, default="")
+    """The chapter's title."""
     status: Mapped[str] = mapped_column(String(16), default="queued")
     sentences_total: Mapped[int] = mapped_column(Integer, default=0)
     sentences_done: Mapped[int] = mapped_column(Integer, default=0)
@@ -131,11 +146,11 @@ class JobChapter(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    """Deliveries of this chapter's task, for bounded redelivery."""
+    """Deliveries of this part's task, for bounded redelivery."""
     worker: Mapped[str | None] = mapped_column(String(255))
-    """host:pid of the process that last started the chapter, to find it when it hangs."""
+    """host:pid of the process that last started the part, to find it when it hangs."""
 
-    job: Mapped[Job] = relationship(back_populates="chapters")
+    job: Mapped[Job] = relationship(back_populates="parts")
 
 
 class Feed(Base):

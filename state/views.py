@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from state.models import Job, utcnow
+from state.models import Job, JobPart, utcnow
 
 API_PREFIX = "/api/v1/narrations"
 RUNNING_PERCENT_CAP = 99.0
-"""Percent shown while not done: the last step (assembly) has no sentences to count."""
+"""Percent shown while not done: the last step (the join) has no sentences to count."""
 
 
 def job_url(base_url: str, job_id: str, suffix: str = "") -> str:
@@ -47,6 +47,39 @@ def percent_done(job: Job) -> float:
     return min(RUNNING_PERCENT_CAP, round(100 * job.chars_done / job.chars_total, 1))
 
 
+def chapter_views(job: Job, base_url: str) -> list[dict]:
+    """Chapters as users see them: the job's parts summed per chapter.
+
+    A chapter is done when all its parts are; it runs while any does; its audio is playable
+    once done (a canceled job's media is removed; a failed job keeps its finished chapters).
+    """
+    grouped: dict[int, list[JobPart]] = {}
+    for part in job.parts:
+        grouped.setdefault(part.chapter, []).append(part)
+    views = []
+    for index, parts in sorted(grouped.items()):
+        status = chapter_status([part.status for part in parts])
+        durations = [part.duration for part in parts]
+        views.append({
+            "index": index, "title": parts[0].title, "status": status,
+            "sentences_done": sum(p.sentences_done for p in parts),
+            "sentences_total": sum(p.sentences_total for p in parts),
+            "duration": sum(durations) if None not in durations else None,
+            "audio": (chapter_audio_url(base_url, job.id, index)
+                      if status == "done" and job.status != "canceled" else None)})
+    return views
+
+
+def chapter_status(statuses: list[str]) -> str:
+    """One status for a chapter from its parts' statuses."""
+    for status in ("failed", "canceled", "running"):
+        if status in statuses:
+            return status
+    if all(status == "done" for status in statuses):
+        return "done"
+    return "running" if "done" in statuses else "queued"
+
+
 def job_view(job: Job, base_url: str, now: datetime | None = None) -> dict:
     """The job as the API shows it; output links appear only once they exist."""
     view = {
@@ -56,14 +89,7 @@ def job_view(job: Job, base_url: str, now: datetime | None = None) -> dict:
         "duration": job.duration,
         "progress": {"sentences_done": job.sentences_done, "sentences_total": job.sentences_total,
                      "percent": percent_done(job), "eta_seconds": eta_seconds(job, now)},
-        "chapters": [
-            {"index": c.index, "title": c.title, "status": c.status,
-             "sentences_done": c.sentences_done, "sentences_total": c.sentences_total,
-             "duration": c.duration,
-             # A canceled job's media is removed; a failed job keeps its finished chapters.
-             "audio": (chapter_audio_url(base_url, job.id, c.index)
-                       if c.status == "done" and job.status != "canceled" else None)}
-            for c in job.chapters],
+        "chapters": chapter_views(job, base_url),
         "links": {"self": job_url(base_url, job.id),
                   "events": job_url(base_url, job.id, "/events")},
     }

@@ -28,19 +28,33 @@ TWO_CHAPTERS = {
 
 @dataclass
 class QueueRecorder:
-    """Stands in for workers.tasks: remembers what would have been queued or revoked."""
+    """Stands in for the work queue: remembers what was queued, and plans it at once in this
+    process (the workers' plan step, so jobs show their chapters as they would a moment later)."""
 
     enqueued: list[str] = field(default_factory=list)
-    canceled: list[str] = field(default_factory=list)
     fail_with: Exception | None = None
+    app: object = None
 
     def enqueue(self, job_id: str) -> None:
         if self.fail_with:
             raise self.fail_with
         self.enqueued.append(job_id)
+        if self.app is not None:
+            plan_now(self.app, job_id)
 
-    def cancel(self, job_id: str) -> None:
-        self.canceled.append(job_id)
+
+def plan_now(app, job_id: str) -> None:
+    """Run the plan step as the plan task would, failing the job on a text it cannot read."""
+    from narration.errors import NarrationError
+    from state import jobs
+    from workers.planning import plan_job
+
+    services = app.extensions["narrator"]
+    try:
+        plan_job(services.db, services.media, services.catalogue, job_id)
+    except NarrationError as error:
+        with services.db.session() as session:
+            jobs.fail_job(session, job_id, error.code, error.message)
 
 
 def app_config(tmp_path, recorder: QueueRecorder, **overrides) -> dict:
@@ -51,7 +65,6 @@ def app_config(tmp_path, recorder: QueueRecorder, **overrides) -> dict:
         "MEDIA_URL": f"file://{tmp_path / 'media'}",
         "BASE_URL": BASE_URL,
         "ENQUEUE": recorder.enqueue,
-        "CANCEL": recorder.cancel,
         "EVENTS_POLL_SECONDS": 0.05,
         "EVENTS_HEARTBEAT_SECONDS": 0.3,
         "EVENTS_MAX_SECONDS": 5.0,
@@ -69,6 +82,7 @@ def recorder() -> QueueRecorder:
 @pytest.fixture
 def app(tmp_path, recorder):
     app = create_app(app_config(tmp_path, recorder))
+    recorder.app = app
     yield app
     app.extensions["narrator"].db.dispose()
 
@@ -113,17 +127,19 @@ def submit(client, body: dict | None = None, **kwargs) -> dict:
 
 
 def finish_chapters(app, job_id: str, indexes, *, seconds: float = 2.0) -> None:
-    """Move chapters to done through the state machine, as a worker would."""
+    """Move the parts of these chapters to done through the state machine, as workers would."""
     from state import jobs
 
     with app.extensions["narrator"].db.session() as session:
-        for index in indexes:
-            assert jobs.start_chapter(session, job_id, index)
-            assert jobs.finish_chapter(session, job_id, index, seconds)
+        parts = [part.index for part in jobs.get_job(session, job_id).parts
+                 if part.chapter in indexes]
+        for index in parts:
+            assert jobs.start_part(session, job_id, index)
+            assert jobs.finish_part(session, job_id, index, seconds)
 
 
 def finish_job(app, job_id: str, remaining, *, mp3_size: int = 0) -> None:
-    """The `remaining` chapters done, then the job done, as the assembly task would leave it."""
+    """The `remaining` chapters done, then the job done, as the join task would leave it."""
     from state import jobs
 
     finish_chapters(app, job_id, remaining)

@@ -52,7 +52,8 @@ def complete(app, job_id: str, frequency: int = 440) -> bytes:
                     "application/json")
     media.put_bytes(narration_key(job_id, "transcript.vtt"), VTT.encode(), "text/vtt")
     with app.extensions["narrator"].db.session(readonly=True) as session:
-        pending = [c.index for c in jobs.get_job(session, job_id).chapters if c.status != "done"]
+        pending = sorted({p.chapter for p in jobs.get_job(session, job_id).parts
+                          if p.status != "done"})
     finish_job(app, job_id, pending, mp3_size=len(audio))
     return audio
 

@@ -16,7 +16,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import update
 
-from narration.document import Chapter, Document, Metadata
+from narration.document import Chapter, Document, Metadata, document_to_dict, opening
+from narration.pipeline import plan_parts
 from narration.script import build_script
 from state import jobs
 from state.db import MIGRATIONS, Database
@@ -28,7 +29,8 @@ DOCUMENT = Document(Metadata(title="Her", author="A. Critic"), (
     Chapter("Middle", ("One. Two. Three.",)),
     Chapter("End", ("Goodbye.",)),
 ))
-PLAN = jobs.script_plan(build_script(DOCUMENT, max_chars=400))
+PARTS = plan_parts(build_script(DOCUMENT, max_chars=400))
+REQUEST = {"source": "text", "input": "It begins here.", "title": "", "author": ""}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -44,33 +46,88 @@ def db(request, tmp_path):
     database.dispose()
 
 
-def new_job(db, **overrides) -> str:
-    """Create a job from DOCUMENT and return its id."""
-    arguments = dict(document=DOCUMENT, voice="male", speed=1.0, source="text", plan=PLAN)
+def new_job(db, *, planned: bool = True, **overrides) -> str:
+    """Create a job and, unless told not to, record DOCUMENT's plan as the plan task would."""
+    arguments = dict(request=REQUEST, voice="male", speed=1.0, source="text", input_chars=15)
     with db.session() as session:
         job, created = jobs.create_job(session, **{**arguments, **overrides})
         assert created
-        return job.id
+    if planned:
+        with db.session() as session:
+            assert jobs.start_plan(session, job.id)
+            assert jobs.record_plan(session, job.id, document=document_to_dict(DOCUMENT),
+                                    description=opening(DOCUMENT), title="Her",
+                                    author="A. Critic", parts=PARTS)
+    return job.id
 
 
 def load(db, job_id) -> Job:
     """The job as stored, with its (deferred) document loaded too."""
     with db.session() as session:
         job = jobs.get_job(session, job_id)
-        job.document  # noqa: B018 (loads the deferred column while the session is open)
+        job.document, job.request  # noqa: B018 (loads the deferred columns in the session)
         return job
 
 
-def test_create_job_stores_the_plan_and_starts_queued(db):
-    job = load(db, new_job(db))
-    assert (job.status, job.title, job.author, job.voice) == ("queued", "Her", "A. Critic", "male")
-    assert [c.title for c in job.chapters] == ["Opening", "Middle", "End"]
-    assert [c.sentences_total for c in job.chapters] == [p[1] for p in PLAN]
-    assert job.sentences_total == sum(p[1] for p in PLAN) and job.sentences_done == 0
-    assert job.chars_total == sum(p[2] for p in PLAN)
+def test_create_job_stores_the_request_unread_and_starts_queued(db):
+    job = load(db, new_job(db, planned=False, title="Given"))
+    assert (job.status, job.title, job.voice, job.request) == ("queued", "Given", "male", REQUEST)
+    assert (job.parts, job.chapters_total, job.planned_at, job.document) == ([], 0, None, None)
     assert job.created_at.tzinfo is not None and job.heartbeat_at == job.created_at
+    assert jobs.job_view(job, BASE_URL)["chapters"] == []
+
+
+def test_the_plan_stores_parts_the_document_and_the_facts_of_the_text(db):
+    job = load(db, new_job(db))
+    assert (job.status, job.title, job.author) == ("queued", "Her", "A. Critic")
+    assert [p.title for p in job.parts] == ["Opening", "Middle", "End"]
+    assert [p.sentences_total for p in job.parts] == [len(p.script.utterances) for p in PARTS]
+    assert job.chars_total == sum(len(u.spoken) for p in PARTS for u in p.script.utterances)
     assert job.document["chapters"][1]["paragraphs"] == ["One. Two. Three."]
     assert job.description and job.description in " ".join(DOCUMENT.chapters[0].paragraphs)
+    with db.session() as session:  # a second delivery of the plan task plans nothing again
+        assert not jobs.start_plan(session, job.id)
+        assert not jobs.record_plan(session, job.id, document={}, description="", title="",
+                                    author="", parts=PARTS[:1])
+    assert len(load(db, job.id).parts) == 3
+
+
+def test_a_title_given_with_the_request_wins_over_the_texts(db):
+    assert load(db, new_job(db, title="Mine")).title == "Mine"
+
+
+def test_a_plan_started_too_often_fails_the_job(db):
+    job_id = new_job(db, planned=False)
+    with db.session() as session:
+        for _ in range(3):
+            assert jobs.start_plan(session, job_id, max_attempts=3)
+        assert not jobs.start_plan(session, job_id, max_attempts=3)
+    assert load(db, job_id).error_code == "redelivery_limit"
+
+
+def test_parts_of_a_chapter_are_one_chapter_to_users(db):
+    long_chapter = Document(Metadata(title="Long"), (
+        Chapter("Only", tuple(f"Paragraph {n} has a few words in it." for n in range(200))),))
+    parts = plan_parts(build_script(long_chapter, max_chars=400), max_chars=1500)
+    assert len(parts) > 3 and {p.chapter for p in parts} == {0}
+    job_id = new_job(db, planned=False)
+    with db.session() as session:
+        jobs.start_plan(session, job_id)
+        jobs.record_plan(session, job_id, document=document_to_dict(long_chapter),
+                         description="", title="Long", author="", parts=parts)
+        jobs.start_part(session, job_id, 0)
+        jobs.finish_part(session, job_id, 0, 60.0)
+    view = jobs.job_view(load(db, job_id), BASE_URL)
+    [chapter] = view["chapters"]
+    assert (chapter["title"], chapter["status"], chapter["audio"]) == ("Only", "running", None)
+    assert chapter["sentences_total"] == sum(len(p.script.utterances) for p in parts)
+    with db.session() as session:
+        for index in range(1, len(parts)):
+            jobs.start_part(session, job_id, index)
+            jobs.finish_part(session, job_id, index, 60.0)
+    [chapter] = jobs.job_view(load(db, job_id), BASE_URL)["chapters"]
+    assert chapter["status"] == "done" and chapter["duration"] == 60.0 * len(parts)
+    assert chapter["audio"].endswith(f"/narrations/{job_id}/chapters/0/audio.mp3")
 
 
 def test_list_jobs_pages_newest_first_without_gaps_or_repeats(db):
@@ -96,13 +153,13 @@ def test_idempotency_key(db, second_hash, outcome):
     with db.session() as session:
         if outcome == "conflict":
             with pytest.raises(jobs.IdempotencyConflict) as error:
-                jobs.create_job(session, document=DOCUMENT, voice="male", speed=1.0,
-                                source="text", plan=PLAN, idempotency_key="key-1",
+                jobs.create_job(session, request=REQUEST, voice="male", speed=1.0,
+                                source="text", input_chars=15, idempotency_key="key-1",
                                 request_hash=second_hash)
             assert error.value.status == 422 and "Idempotency-Key" in error.value.message
         else:
-            job, created = jobs.create_job(session, document=DOCUMENT, voice="male", speed=1.0,
-                                           source="text", plan=PLAN, idempotency_key="key-1",
+            job, created = jobs.create_job(session, request=REQUEST, voice="male", speed=1.0,
+                                           source="text", input_chars=15, idempotency_key="key-1",
                                            request_hash=second_hash)
             assert (job.id, created) == (first, False)
     with db.session() as session:
@@ -113,14 +170,14 @@ def test_without_a_key_every_request_is_a_new_job(db):
     assert new_job(db) != new_job(db)
 
 
-def test_progress_is_summed_over_chapters_and_never_goes_back(db):
+def test_progress_is_summed_over_parts_and_never_goes_back(db):
     job_id = new_job(db)
     with db.session() as session:
-        assert jobs.start_chapter(session, job_id, 0)
-        assert jobs.start_chapter(session, job_id, 1)
+        assert jobs.start_part(session, job_id, 0)
+        assert jobs.start_part(session, job_id, 1)
         assert jobs.record_progress(session, job_id, 0, 1, 10) == "running"
         jobs.record_progress(session, job_id, 1, 2, 7)
-        jobs.record_progress(session, job_id, 1, 1, 3)  # a re-run chapter counting again
+        jobs.record_progress(session, job_id, 1, 1, 3)  # a re-run part counting again
     job = load(db, job_id)
     assert (job.status, job.sentences_done, job.chars_done) == ("running", 3, 17)
     assert job.started_at is not None
@@ -134,12 +191,11 @@ def test_progress_is_summed_over_chapters_and_never_goes_back(db):
 def test_a_finished_job_shows_its_outputs(db):
     job_id = new_job(db)
     with db.session() as session:
-        for index in range(len(PLAN)):
-            assert not jobs.all_chapters_done(session, job_id)
-            jobs.start_chapter(session, job_id, index)
-            assert jobs.finish_chapter(session, job_id, index, duration=2.5)
-        assert jobs.all_chapters_done(session, job_id)
-        assert jobs.start_assembly(session, job_id)
+        for index in range(len(PARTS)):
+            assert not jobs.start_join(session, job_id)
+            jobs.start_part(session, job_id, index)
+            assert jobs.finish_part(session, job_id, index, duration=2.5)
+        assert jobs.start_join(session, job_id)
         assert jobs.finish_job(session, job_id, duration=9.0, mp3_size=1234)
     job = load(db, job_id)
     assert (job.status, job.sentences_done, job.chars_done) == ("done", job.sentences_total,
@@ -154,7 +210,7 @@ def test_a_finished_job_shows_its_outputs(db):
 def test_eta_follows_characters_per_second(db):
     job_id = new_job(db)
     with db.session() as session:
-        jobs.start_chapter(session, job_id, 0)
+        jobs.start_part(session, job_id, 0)
         jobs.record_progress(session, job_id, 0, 1, 10)
     job = load(db, job_id)
     job.chars_total = 30  # 10 characters took 20 s, so 20 more take 40 s
@@ -162,43 +218,43 @@ def test_eta_follows_characters_per_second(db):
     assert view["progress"]["eta_seconds"] == pytest.approx(40.0)
 
 
-def test_a_chapter_started_too_often_fails_the_job(db):
+def test_a_part_started_too_often_fails_the_job(db):
     job_id = new_job(db)
     with db.session() as session:
         for _ in range(3):
-            assert jobs.start_chapter(session, job_id, 1, max_attempts=3)
-        assert not jobs.start_chapter(session, job_id, 1, max_attempts=3)
+            assert jobs.start_part(session, job_id, 1, max_attempts=3)
+        assert not jobs.start_part(session, job_id, 1, max_attempts=3)
     job = load(db, job_id)
     assert (job.status, job.error_code) == ("failed", "redelivery_limit")
-    assert "Chapter 2 ('Middle') was started 3 times" in job.error_message
+    assert "Part 2 (in chapter 'Middle') was started 3 times" in job.error_message
     assert jobs.job_view(job, BASE_URL)["error"]["code"] == "redelivery_limit"
 
 
-def test_a_done_chapter_or_finished_job_is_not_started_again(db):
+def test_a_done_part_or_finished_job_is_not_started_again(db):
     job_id = new_job(db)
     with db.session() as session:
-        jobs.start_chapter(session, job_id, 0)
-        jobs.finish_chapter(session, job_id, 0, 1.0)
-        assert not jobs.start_chapter(session, job_id, 0)
+        jobs.start_part(session, job_id, 0)
+        jobs.finish_part(session, job_id, 0, 1.0)
+        assert not jobs.start_part(session, job_id, 0)
         jobs.cancel_job(session, job_id)
-        assert not jobs.start_chapter(session, job_id, 1)
-    assert load(db, job_id).chapters[0].attempts == 1
+        assert not jobs.start_part(session, job_id, 1)
+    assert load(db, job_id).parts[0].attempts == 1
 
 
 def test_cancel_stops_a_running_job_and_finish_then_refuses(db):
     job_id = new_job(db)
     with db.session() as session:
-        jobs.start_chapter(session, job_id, 0)
-        jobs.finish_chapter(session, job_id, 0, 1.0)
-        jobs.start_chapter(session, job_id, 1)
+        jobs.start_part(session, job_id, 0)
+        jobs.finish_part(session, job_id, 0, 1.0)
+        jobs.start_part(session, job_id, 1)
         assert jobs.cancel_job(session, job_id).status == "canceled"
         assert jobs.record_progress(session, job_id, 1, 1, 3) == "canceled"
-        assert not jobs.finish_chapter(session, job_id, 1, 1.0)
-        assert not jobs.start_assembly(session, job_id)
+        assert not jobs.finish_part(session, job_id, 1, 1.0)
+        assert not jobs.start_join(session, job_id)
         assert not jobs.finish_job(session, job_id, duration=1.0, mp3_size=1)
         assert not jobs.fail_job(session, job_id, "x", "y")
     job = load(db, job_id)
-    assert [c.status for c in job.chapters] == ["done", "canceled", "canceled"]
+    assert [p.status for p in job.parts] == ["done", "canceled", "canceled"]
     assert job.error_code is None and job.finished_at is not None
 
 
@@ -206,9 +262,9 @@ def test_cancel_stops_a_running_job_and_finish_then_refuses(db):
 def test_cancel_on_a_finished_job_changes_nothing(db, finish):
     job_id = new_job(db)
     with db.session() as session:
-        for index in range(len(PLAN)):
-            jobs.start_chapter(session, job_id, index)
-            jobs.finish_chapter(session, job_id, index, 1.0)
+        for index in range(len(PARTS)):
+            jobs.start_part(session, job_id, index)
+            jobs.finish_part(session, job_id, index, 1.0)
         {"done": lambda: jobs.finish_job(session, job_id, duration=3.0, mp3_size=10),
          "failed": lambda: jobs.fail_job(session, job_id, "voice_unavailable", "No voice."),
          "canceled": lambda: jobs.cancel_job(session, job_id)}[finish]()
@@ -242,13 +298,13 @@ def test_stalled_jobs_are_the_silent_active_ones_and_are_claimed_once(db):
         assert jobs.stalled_jobs(session, silent_for=ten_minutes) == []
 
 
-def test_mark_enqueued_counts_rounds_and_requeues_running_chapters(db):
+def test_mark_enqueued_counts_rounds_and_requeues_running_parts(db):
     job_id = new_job(db)
     with db.session() as session:
         assert jobs.mark_enqueued(session, job_id).attempts == 1
-        jobs.start_chapter(session, job_id, 0)
+        jobs.start_part(session, job_id, 0)
         job = jobs.mark_enqueued(session, job_id)
-        assert job.attempts == 2 and job.chapters[0].status == "queued"
+        assert job.attempts == 2 and job.parts[0].status == "queued"
         jobs.cancel_job(session, job_id)
         assert jobs.mark_enqueued(session, job_id) is None
 
@@ -304,3 +360,14 @@ def test_readers_do_not_wait_for_a_writer_but_writers_queue(db, tmp_path):
         writer.close()
     waiting.join(10)
     assert load(db, job_id).status == "canceled"
+
+
+def test_a_retry_reads_and_plans_the_text_afresh(db):
+    job_id = new_job(db)
+    with db.session() as session:
+        jobs.start_part(session, job_id, 0)
+        jobs.finish_part(session, job_id, 0, 1.0)
+        jobs.fail_job(session, job_id, "media_store", "The media store is full.")
+        job = jobs.retry_job(session, job_id)
+        assert (job.status, job.planned_at, job.parts, job.sentences_total) == ("queued", None, [], 0)
+        assert jobs.start_plan(session, job_id)

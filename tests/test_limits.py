@@ -131,7 +131,7 @@ def test_web_processes_count_together_in_redis(limited, redis_url):
 
 def app_config_like(app) -> dict:
     """The config of another process of the same service (same database, Redis and limits)."""
-    keys = ("TESTING", "DATABASE_URL", "MEDIA_URL", "BASE_URL", "ENQUEUE", "CANCEL", "RATE_LIMIT",
+    keys = ("TESTING", "DATABASE_URL", "MEDIA_URL", "BASE_URL", "ENQUEUE", "RATE_LIMIT",
             "RATE_LIMIT_IP", "RATE_LIMIT_STORAGE")
     return {key: app.config[key] for key in keys}
 

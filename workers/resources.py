@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import voices
 from narration.cache import SentenceCache
+from narration.segment_cache import SegmentCache
 from narration.settings import Settings, load_settings
 from state.db import Database
 from state.media import MediaStore, open_media_store
@@ -56,6 +57,16 @@ def sentence_cache() -> SentenceCache | None:
     folder = current.sentence_cache_dir
     return _once("cache", (str(folder), current.cache_size),
                  lambda: SentenceCache(folder, current.cache_size))
+
+
+def segment_cache() -> SegmentCache | None:
+    """The shared cache of finished segments, beside the sentence cache, or None when disabled."""
+    current = settings()
+    if current.cache_size <= 0:
+        return None
+    folder = current.sentence_cache_dir
+    return _once("segments", (str(folder), current.cache_size),
+                 lambda: SegmentCache.beside(folder, current.cache_size))
 
 
 def catalogue() -> voices.Catalogue:

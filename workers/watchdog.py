@@ -2,7 +2,7 @@
 
 It runs in a thread of each worker's main process, started when the worker is ready, every
 CHECK_INTERVAL seconds. A thread rather than Celery beat (`worker -B`): a beat-scheduled check is
-a task like any other and waits for a free pool process, which long chapters may hold for many
+a task like any other and waits for a free pool process, which long parts may hold for many
 minutes; and beat must run exactly once per deployment while workers come and go. Several
 watchdogs (one per worker host) are safe: each stalled job is claimed by one conditional UPDATE.
 """
@@ -18,7 +18,7 @@ from celery.signals import worker_ready, worker_shutdown
 from state import jobs
 from workers.celery_app import app
 from workers.resources import database, settings
-from workers.tasks import enqueue_job
+from workers.tasks import task_queue
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +52,19 @@ def broker_backlog() -> int:
 def check_stalled_jobs(*, silent_for: timedelta | None = None) -> list[tuple[str, str]]:
     """Re-queue or fail each stalled job; returns (job id, "requeued" | "failed") pairs.
 
-    While the queue holds waiting tasks, a job with no chapter running may simply be waiting its
-    turn behind other jobs, so only jobs with a chapter running (whose process went silent) are
+    While the queue holds waiting tasks, a job with no part running may simply be waiting its
+    turn behind other jobs, so only jobs with a part running (whose process went silent) are
     treated then. With an empty queue, a silent queued job has lost its tasks (a broker restart,
     or a crash between saving the job and queuing it).
     """
     silent_for = silent_for or stall_timeout()
     backlog = broker_backlog()
     with database().session(readonly=True) as session:
-        candidates = [(job.id, job.attempts, any(c.status == "running" for c in job.chapters))
+        candidates = [(job.id, job.attempts, any(p.status == "running" for p in job.parts))
                       for job in jobs.stalled_jobs(session, silent_for=silent_for)]
     actions = []
-    for job_id, attempts, chapter_running in candidates:
-        if backlog and not chapter_running:
+    for job_id, attempts, part_running in candidates:
+        if backlog and not part_running:
             continue
         with database().session() as session:
             if not jobs.claim_stalled(session, job_id, silent_for=silent_for):
@@ -76,7 +76,7 @@ def check_stalled_jobs(*, silent_for: timedelta | None = None) -> list[tuple[str
                     "then submit the text again."))
                 actions.append((job_id, "failed"))
                 continue
-        enqueue_job(job_id)
+        task_queue().start_job(job_id)
         actions.append((job_id, "requeued"))
     for job_id, action in actions:
         log.warning("watchdog: job %s %s (no heartbeat for %s)", job_id, action, silent_for)

@@ -14,6 +14,15 @@ MAX_CHAPTER_TITLE = 200
 
 def read_chapters(chapters: list[dict], *, title: str = "", author: str = "") -> Document:
     """Read chapters given as [{"title": str, "text": str}, …]; paragraphs are split at blank lines."""
+    read = tuple(Chapter(chapter["title"], tuple(join_lines(block) for block in
+                                                 split_blocks(chapter["text"].split("\n"))))
+                 for chapter in checked_chapters(chapters))
+    return build_document(read, [], title=title, author=author, source="chapters")
+
+
+def checked_chapters(chapters: object) -> list[dict]:
+    """The chapters' structure checked and their text cleaned, without reading it: cheap enough
+    for a web request, so a malformed list is refused at once."""
     if not isinstance(chapters, list):
         raise InvalidTextError(
             'chapters must be a list of {"title": …, "text": …} objects.', field="chapters"
@@ -21,12 +30,11 @@ def read_chapters(chapters: list[dict], *, title: str = "", author: str = "") ->
     if not chapters:
         raise EmptyTextError("chapters is empty. Send at least one chapter with text.", field="chapters")
     check_chapter_count(len(chapters), field="chapters")  # before reading each one, so refusal is cheap
-    read = tuple(_read_chapter(chapter, f"chapters[{index}]") for index, chapter in enumerate(chapters))
-    return build_document(read, [], title=title, author=author, source="chapters")
+    return [_checked_chapter(chapter, f"chapters[{index}]") for index, chapter in enumerate(chapters)]
 
 
-def _read_chapter(chapter: object, where: str) -> Chapter:
-    """One validated chapter; `where` names it in errors ("chapters[3]")."""
+def _checked_chapter(chapter: object, where: str) -> dict:
+    """One validated chapter, cleaned; `where` names it in errors ("chapters[3]")."""
     if not isinstance(chapter, dict):
         raise InvalidTextError(f'{where} must be an object with "title" and "text".', field=where)
     unknown = sorted(str(key) for key in chapter if key not in CHAPTER_KEYS)
@@ -51,7 +59,7 @@ def _read_chapter(chapter: object, where: str) -> Chapter:
     text = chapter["text"]
     if not isinstance(text, str):
         raise InvalidTextError(f"{where}.text must be a string.", field=f"{where}.text")
-    paragraphs = tuple(join_lines(block) for block in split_blocks(clean_text(text).split("\n")))
-    if not paragraphs:
+    text = clean_text(text)
+    if not text.strip():
         raise EmptyTextError(f"{where}.text is empty. Give the chapter some text or remove it.", field=f"{where}.text")
-    return Chapter(title, paragraphs)
+    return {"title": title, "text": text}

@@ -40,7 +40,8 @@ FINISHED = ("done", "failed")
 @bp.post("")
 @produces(JSON)
 def create_narration():
-    """Check the request, store the job, queue it, and point at it."""
+    """Check the request cheaply, store it unread, queue it, and point at it: the workers read
+    and plan the text, so this takes the same time for any text."""
     services = narrator()
     key = idempotency_key(request)
     wanted = parse_narration_request(request, services.catalogue)
@@ -48,9 +49,10 @@ def create_narration():
         feed = chosen_feed(session, wanted.feed)
         # A reused key with a different request raises IdempotencyConflict (422) from here.
         job, created = jobs.create_job(
-            session, document=wanted.document, voice=wanted.voice.id, speed=wanted.speed,
-            source=wanted.source, plan=wanted.plan, idempotency_key=key,
-            request_hash=wanted.request_hash, user_id=current_user())
+            session, request=wanted.request, voice=wanted.voice.id, speed=wanted.speed,
+            source=wanted.source, input_chars=wanted.input_chars, title=wanted.title,
+            author=wanted.author, idempotency_key=key, request_hash=wanted.request_hash,
+            user_id=current_user())
         if created:
             check_quotas(session, job)  # 429 rolls the new job back
         if created and feed is not None:
@@ -109,7 +111,9 @@ def edit_narration(job_id: UUID):
 @bp.delete("/<uuid:job_id>")
 @produces(JSON)
 def cancel_narration(job_id: UUID):
-    """Cancel in the database first (tasks check it between sentences), then tell the workers."""
+    """Cancel in the database: tasks check it between sentences and stop; queued ones start, see it
+    and return. Tasks are not revoked: a revoked chord member would keep the join, which removes
+    a canceled job's partial media, from ever running."""
     with narrator().db.session() as session:
         job = owned_job(session, str(job_id))
         before = job.status
@@ -119,11 +123,6 @@ def cancel_narration(job_id: UUID):
     if after in FINISHED:
         raise JobFinishedError(f"The narration is already {after}; only queued or running "
                                "narrations can be canceled.")
-    if before != "canceled":
-        try:
-            narrator().cancel(str(job_id))
-        except Exception:  # the row says canceled; tasks stop at their next check anyway
-            log.warning("could not tell the workers that job %s was canceled", job_id, exc_info=True)
     response = jsonify(read_job(str(job_id)))
     response.status_code = 200 if before == "canceled" else 202
     return response

@@ -1,0 +1,86 @@
+"""The plan step: read what was sent, once, and store the script in parts for the part tasks.
+
+Reading is the expensive, input-driven step (decoding, Markdown, normalization, sentence
+splitting), so it runs here on a worker, never in the web request; it runs in time linear in the
+text. Each part's script is stored on its own, so a part task reads only its part.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from narration.document import Document, document_to_dict, opening
+from narration.errors import InvalidTextError, NarrationError
+from narration.pipeline import Part, part_from_dict, part_to_dict, plan_parts
+from narration.reading import read_chapters, read_markdown, read_plain
+from narration.script import build_script
+from state import jobs
+from state.media import MediaStore, narration_key
+from voices import Voice
+from voices.engines import engine_module
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_CHARS = 250
+"""Utterance limit when an engine module does not declare MAX_CHARS."""
+
+
+def plan_key(job_id: str, index: int) -> str:
+    """Where part `index`'s script is stored."""
+    return narration_key(job_id, f"plan/{index}.json")
+
+
+def read_request(request: dict) -> Document:
+    """The document in what was sent: {"source", "input", "title", "author"}."""
+    source, value = request["source"], request["input"]
+    title, author = request.get("title", ""), request.get("author", "")
+    try:
+        if source == "chapters":
+            return read_chapters(value, title=title, author=author)
+        reader = {"markdown": read_markdown, "text": read_plain}.get(source)
+        if reader is None:
+            raise InvalidTextError(f"A narration cannot be read from {source!r}.")
+        return reader(value, title=title, author=author)
+    except NarrationError as error:
+        error.field = error.field or source
+        raise
+
+
+def utterance_limit(voice: Voice) -> int:
+    """The utterance length the voice's engine splits at, read without loading the engine:
+    every engine module declares MAX_CHARS, the value its engine reports as `max_chars`."""
+    return getattr(engine_module(voice.engine), "MAX_CHARS", DEFAULT_MAX_CHARS)
+
+
+def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
+             max_attempts: int | None = None) -> bool:
+    """Read the job's text and store its parts, unless that is done; whether its parts may be
+    queued now (False when the job is over). A text that turns out unspeakable raises its
+    NarrationError: the caller fails the job with its code."""
+    with db.session() as session:
+        planning_now = jobs.start_plan(session, job_id, max_attempts=max_attempts)
+        job = jobs.get_job(session, job_id)
+        if job is None or job.terminal:
+            return False
+        if not planning_now:
+            return job.planned_at is not None
+        request, voice_id = job.request, job.voice
+    document = read_request(request)
+    parts = plan_parts(build_script(document, max_chars=utterance_limit(catalogue.find(voice_id))))
+    for index, part in enumerate(parts):
+        media.put_bytes(plan_key(job_id, index), json.dumps(part_to_dict(part)).encode(),
+                        "application/json")
+    meta = document.metadata
+    with db.session() as session:
+        recorded = jobs.record_plan(
+            session, job_id, document=document_to_dict(document), description=opening(document),
+            title=meta.title or meta.headline, author=meta.author, parts=parts)
+    log.info("planned job %s: %d chapters in %d parts", job_id,
+             len({part.chapter for part in parts}), len(parts))
+    return recorded
+
+
+def load_part(media: MediaStore, job_id: str, index: int) -> Part:
+    """Part `index`'s script, as `plan_job` stored it."""
+    return part_from_dict(json.loads(media.get_bytes(plan_key(job_id, index))))
