@@ -9,22 +9,16 @@ import signal
 import time
 from datetime import timedelta
 
-import numpy as np
 import psutil
 import pytest
 from celery.result import AsyncResult
 from sqlalchemy import update
 
-from narration.audio import Audio
 from narration.document import Chapter, Document, Metadata
 from narration.encode import decode_mp3
-from narration.loudness import TARGET_LUFS, TRUE_PEAK_CEILING, integrated_loudness, true_peak
-from narration.script import build_script
-from narration.timeline import Cue, RenderedChapter
 from state import jobs
-from state.models import Job, JobChapter, utcnow
+from state.models import Job, JobPart, utcnow
 from tests.conftest_service import MISSING_VOICE, wait_until
-from workers.chapters import decode_part, encode_part, preview_audio
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +34,18 @@ def document(title: str, chapters: dict[str, list[str]]) -> Document:
 
 
 def submit(database, doc: Document, voice: str = "male", *, enqueue: bool = True) -> str:
-    """Create a job as the service does, then queue it."""
-    from workers.tasks import enqueue_job
+    """Store a job as the service does (the text unread), then queue it by name as it does."""
+    from workers.celery_app import app
+    from state.queue import TaskQueue
 
-    plan = jobs.script_plan(build_script(doc, max_chars=400))
+    chapters = [{"title": c.title, "text": "\n\n".join(c.paragraphs)} for c in doc.chapters]
+    request = {"source": "chapters", "input": chapters, "title": doc.metadata.title,
+               "author": doc.metadata.author}
     with database.session() as session:
-        job, _ = jobs.create_job(session, document=doc, voice=voice, speed=1.0,
-                                 source="chapters", plan=plan)
+        job, _ = jobs.create_job(session, request=request, voice=voice, speed=1.0,
+                                 source="chapters", input_chars=100, title=doc.metadata.title)
     if enqueue:
-        assert enqueue_job(job.id)
+        assert TaskQueue(app, database).start_job(job.id)
     return job.id
 
 
@@ -69,28 +66,6 @@ def wait_for_end(database, job_id: str, timeout: float = 90) -> tuple[Job, list[
     return wait_until(finished, timeout, f"job {job_id} to finish", interval=0.05), seen
 
 
-def test_a_part_reads_back_as_it_was_rendered():
-    samples = np.linspace(-0.5, 0.5, 44100, dtype=np.float32)
-    chapter = RenderedChapter("Ünïcode title", Audio(samples, 44100),
-                              (Cue(0.0, 0.4, "First."), Cue(0.75, 1.0, "Second — “quoted”.")))
-    back = decode_part(*encode_part(chapter))
-    assert (back.title, back.cues, back.audio.rate) == (chapter.title, chapter.cues, 44100)
-    assert np.max(np.abs(back.audio.samples - samples)) <= 1 / 32767
-    again = decode_part(*encode_part(back))
-    assert np.array_equal(again.audio.samples, back.audio.samples)  # storing is lossless now
-
-
-@pytest.mark.parametrize("amplitude", [0.05, 0.9])
-def test_a_preview_is_near_the_episode_loudness_and_under_the_peak_ceiling(amplitude):
-    from fakes import BabbleEngine
-
-    speech = BabbleEngine(44100, amplitude=amplitude).synthesize("word " * 80)
-    preview = preview_audio(speech)
-    assert abs(integrated_loudness(preview) - TARGET_LUFS) <= 1.5
-    assert true_peak(preview) <= TRUE_PEAK_CEILING + 0.1
-    assert len(preview.samples) == len(speech.samples)
-
-
 def test_three_chapters_narrate_in_parallel_and_publish_an_exact_mp3(database, media_folder,
                                                                      celery_worker):
     doc = document("Parallel", {
@@ -106,32 +81,32 @@ def test_three_chapters_narrate_in_parallel_and_publish_an_exact_mp3(database, m
     log.info("three-chapter job took %.1f s", time.monotonic() - started)
 
     assert job.status == "done", job.error_message
-    assert [c.status for c in job.chapters] == ["done"] * 3
+    assert [p.status for p in job.parts] == ["done"] * 3
     assert job.sentences_done == job.sentences_total > 0
     assert seen == sorted(seen) and any(0 < n < job.sentences_total for n in seen)
-    assert len({c.worker for c in job.chapters}) == 2, "chapters should share both processes"
+    assert len({p.worker for p in job.parts}) == 2, "parts should share both processes"
 
     folder = media_folder / "narrations" / job_id
     mp3 = folder / "audio.mp3"
     assert abs(decode_mp3(mp3).seconds - job.duration) <= MP3_TOLERANCE
     assert job.mp3_size == mp3.stat().st_size
-    for chapter in job.chapters:
-        preview = decode_mp3(folder / "chapters" / f"{chapter.index}.mp3")
-        assert abs(preview.seconds - chapter.duration) <= MP3_TOLERANCE
+    for part in job.parts:  # one part per chapter here: the preview is its segment
+        preview = decode_mp3(folder / "chapters" / f"{part.chapter}.mp3")
+        assert abs(preview.seconds - part.duration) <= MP3_TOLERANCE
     marks = json.loads((folder / "chapters.json").read_text())["chapters"]
     assert [mark["title"] for mark in marks] == list(doc_titles(doc))
     assert "Lamps were lit in every window." in (folder / "transcript.vtt").read_text()
     assert not (folder / "parts").exists(), "parts are removed once the episode is published"
+    assert not (folder / "plan").exists()
 
 
 def doc_titles(doc: Document) -> list[str]:
     return [chapter.title for chapter in doc.chapters]
 
 
-def test_cancel_stops_running_chapters_and_publishes_nothing(database, media_folder,
+def test_cancel_stops_running_parts_and_publishes_nothing(database, media_folder,
                                                              celery_worker):
     from workers.celery_app import app
-    from workers.tasks import cancel
 
     doc = document("Canceled", {
         f"Part {part}": [f"Sentence {n} of part {part} is about rivers and goes on for a while."
@@ -140,10 +115,11 @@ def test_cancel_stops_running_chapters_and_publishes_nothing(database, media_fol
     wait_until(lambda: load(database, job_id).sentences_done >= 1, 60, "progress")
 
     canceled_at = time.monotonic()
-    assert cancel(job_id).status == "canceled"
-    outcomes = [AsyncResult(f"{job_id}.1.chapter{i}", app=app).get(timeout=30) for i in range(3)]
-    assert AsyncResult(f"{job_id}.1.assemble", app=app).get(timeout=30) == "discarded"
-    log.info("chapter tasks %s within %.1f s of cancel", outcomes, time.monotonic() - canceled_at)
+    with database.session() as session:
+        assert jobs.cancel_job(session, job_id).status == "canceled"  # as DELETE does
+    outcomes = [AsyncResult(f"{job_id}.1.part{i}", app=app).get(timeout=30) for i in range(3)]
+    assert AsyncResult(f"{job_id}.1.join", app=app).get(timeout=30) == "discarded"
+    log.info("part tasks %s within %.1f s of cancel", outcomes, time.monotonic() - canceled_at)
 
     assert "stopped" in outcomes and set(outcomes) <= {"stopped", "skipped"}
     job = load(database, job_id)
@@ -151,31 +127,35 @@ def test_cancel_stops_running_chapters_and_publishes_nothing(database, media_fol
     assert not (media_folder / "narrations" / job_id).exists()
 
 
-def test_a_chapter_delivered_twice_writes_its_part_once(database, media_folder, celery_worker):
-    from workers.tasks import narrate_chapter
+def test_a_part_delivered_twice_writes_its_segment_once(database, media, media_folder,
+                                                       celery_worker):
+    from workers.planning import plan_job
+    from workers.resources import catalogue
+    from workers.tasks import narrate_part
 
     doc = document("Twice", {"Only": ["This chapter is narrated right here, in the test.",
                                       "Running it twice must not write it twice."]})
     job_id = submit(database, doc, enqueue=False)
+    assert plan_job(database, media, catalogue(), job_id)  # the plan step, in this process
     parts = media_folder / "narrations" / job_id / "parts"
 
-    assert narrate_chapter(job_id, 0) == "done"  # the task body, run in this process
-    first = (parts / "0.wav").stat()
-    assert narrate_chapter(job_id, 0) == "skipped"
-    # A delivery that died after storing the part, before recording it as done:
+    assert narrate_part(job_id, 0) == "done"  # the task body, run in this process
+    first = (parts / "0.mp3").stat()
+    assert narrate_part(job_id, 0) == "skipped"
+    # A delivery that died after storing the segment, before recording it as done:
     with database.session() as session:
-        session.execute(update(JobChapter).where(JobChapter.job_id == job_id)
-                        .values(status="running"))
-    assert narrate_chapter(job_id, 0) == "done"
+        session.execute(update(JobPart).where(JobPart.job_id == job_id).values(status="running"))
+    assert narrate_part(job_id, 0) == "done"
 
-    again = (parts / "0.wav").stat()
+    again = (parts / "0.mp3").stat()
     assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
-    assert sorted(path.name for path in parts.iterdir()) == ["0.json", "0.wav"]
-    chapter = load(database, job_id).chapters[0]
-    assert (chapter.status, chapter.attempts) == ("done", 2)
+    assert sorted(path.name for path in parts.iterdir()) == ["0.json", "0.mp3"]
+    part = load(database, job_id).parts[0]
+    assert (part.status, part.attempts) == ("done", 2)
+    assert (media_folder / "narrations" / job_id / "chapters" / "0.mp3").exists()
 
 
-def test_killing_the_process_mid_chapter_still_finishes_the_job(database, media_folder,
+def test_killing_the_process_mid_part_still_finishes_the_job(database, media_folder,
                                                                 celery_worker):
     doc = document("Killed", {
         "Long one": [f"Line {n}: the lighthouse keeper counted the ships that passed by night."
@@ -183,24 +163,24 @@ def test_killing_the_process_mid_chapter_still_finishes_the_job(database, media_
         "Short one": ["The keeper slept at dawn.", "Nobody noticed."]})
     job_id = submit(database, doc)
 
-    def running_chapter():
-        chapters = load(database, job_id).chapters
-        return next((c for c in chapters if c.index == 0 and c.status == "running"
-                     and c.sentences_done >= 2 and c.worker), None)
+    def running_part():
+        parts = load(database, job_id).parts
+        return next((p for p in parts if p.index == 0 and p.status == "running"
+                     and p.sentences_done >= 2 and p.worker), None)
 
-    chapter = wait_until(running_chapter, 60, "chapter 0 to be under way")
-    pid = int(chapter.worker.rsplit(":", 1)[1])
+    part = wait_until(running_part, 60, "part 0 to be under way")
+    pid = int(part.worker.rsplit(":", 1)[1])
     assert psutil.Process(pid).ppid() == celery_worker.process.pid  # a pool child of our worker
     os.kill(pid, signal.SIGKILL)
     killed_at = time.monotonic()
-    wait_until(lambda: load(database, job_id).chapters[0].attempts >= 2, 60, "redelivery")
+    wait_until(lambda: load(database, job_id).parts[0].attempts >= 2, 60, "redelivery")
     restarted = time.monotonic() - killed_at
     job, _ = wait_for_end(database, job_id)
-    log.info("after SIGKILL: chapter restarted in %.1f s, job done %.1f s after the kill",
+    log.info("after SIGKILL: part restarted in %.1f s, job done %.1f s after the kill",
              restarted, time.monotonic() - killed_at)
 
     assert job.status == "done", job.error_message
-    assert job.chapters[0].attempts == 2
+    assert job.parts[0].attempts == 2
     folder = media_folder / "narrations" / job_id
     assert [p.name for p in folder.rglob("*.mp3") if p.parent == folder] == ["audio.mp3"]
     assert not [p for p in folder.rglob(".*")], "no temp files may be left behind"
@@ -214,7 +194,7 @@ def test_a_voice_without_its_model_fails_the_job_with_a_reason(database, media_f
     job, _ = wait_for_end(database, job_id, timeout=30)
     assert (job.status, job.error_code) == ("failed", "voice_unavailable")
     assert "not installed" in job.error_message and MISSING_VOICE in job.error_message
-    assert [c.status for c in job.chapters] == ["failed"]
+    assert [p.status for p in job.parts] == ["failed"]
     assert jobs.job_view(job, "http://x")["error"]["code"] == "voice_unavailable"
 
 
@@ -242,3 +222,32 @@ def test_the_watchdog_requeues_a_silent_job_once_then_fails_it(database, media_f
     failed = load(database, again)
     assert (failed.status, failed.error_code) == ("failed", "stalled")
     assert "no progress" in failed.error_message
+
+
+def test_a_long_chapter_is_split_into_parts_that_both_processes_narrate(database, media_folder,
+                                                                        celery_worker):
+    from narration.pipeline import PART_CHARS
+    from narration.render import Pauses
+
+    sentences = [f"Sentence {n}: the tide came in over the flats and the birds moved inland."
+                 for n in range(1, 1 + 5 * PART_CHARS // 140)]
+    doc = Document(Metadata(title="Tides"), (
+        Chapter("One long chapter", tuple(" ".join(sentences[i:i + 4])
+                                          for i in range(0, len(sentences), 4))),
+        Chapter("Coda", ("The birds came back.",))))
+    job_id = submit(database, doc)
+    job, _ = wait_for_end(database, job_id, timeout=180)
+
+    assert job.status == "done", job.error_message
+    long_parts = [p for p in job.parts if p.chapter == 0]
+    assert len(long_parts) >= 3 and len({p.worker for p in long_parts}) == 2
+    folder = media_folder / "narrations" / job_id
+    marks = json.loads((folder / "chapters.json").read_text())["chapters"]
+    assert [mark["title"] for mark in marks] == ["One long chapter", "Coda"]
+    decoded = decode_mp3(folder / "audio.mp3").seconds
+    assert abs(decoded - job.duration) <= MP3_TOLERANCE
+    preview = decode_mp3(folder / "chapters" / "0.mp3").seconds
+    assert abs(preview - sum(p.duration for p in long_parts)) <= 0.05 * len(long_parts)
+    # The coda's mark starts on its first words: after the whole first chapter and the gap.
+    assert marks[1]["startTime"] == pytest.approx(preview + Pauses().chapter,
+                                                  abs=0.1 + 0.03 * len(long_parts))
