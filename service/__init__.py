@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "EVENTS_HEARTBEAT_SECONDS": 15.0,  # comment lines keep proxies from closing an idle stream
     "EVENTS_MAX_SECONDS": 600.0,  # a stream closes after this; EventSource clients reconnect
     "SPEECH_MAX_INPUT": 4096,  # characters per /v1/audio/speech request (OpenAI's limit)
+    "SPEECH_PER_USER": 2,  # /v1/audio/speech requests one user may have in progress at once
+    "SPEECH_TIMEOUT_SECONDS": 120,  # how long a speech request waits for the workers
     "ENQUEUE": None,  # callable(job_id); None: state.queue.TaskQueue(...).start_job
     "RATE_LIMIT": "",  # per API key, limits syntax ("600/minute"); empty: none
     "RATE_LIMIT_IP": "",  # per client address; empty: none

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible POST /v1/audio/speech with the real male voice (Piper), MP3 and WAV."""
+"""The OpenAI-compatible POST /v1/audio/speech with the real male voice (Piper), MP3 and WAV,
+spoken by a real Celery worker behind the real app; requests it refuses never reach a worker."""
 
 from __future__ import annotations
 
@@ -30,21 +31,33 @@ def speak(client, **fields):
     return client.post(SPEECH, json={"model": "tts-1", "input": SENTENCE, "voice": "onyx", **fields})
 
 
-def test_mp3_is_decodable_speech_in_a_male_voice(client, tmp_path):
-    response = speak(client)
-    assert response.status_code == 200 and response.mimetype == "audio/mpeg"
+@pytest.fixture(scope="module")
+def spoken(live_url, http, celery_worker):
+    """POST /v1/audio/speech to the real app, spoken by a real worker; the response."""
+
+    def speak_live(**fields):
+        return http.post(f"{live_url}{SPEECH}", timeout=120,
+                         json={"model": "tts-1", "input": SENTENCE, "voice": "onyx", **fields})
+
+    return speak_live
+
+
+def test_mp3_is_decodable_speech_in_a_male_voice(spoken, tmp_path):
+    response = spoken()
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "audio/mpeg"
     path = tmp_path / "speech.mp3"
-    path.write_bytes(response.data)
+    path.write_bytes(response.content)
     audio = decode_mp3(path)
     assert 2.0 < audio.seconds < 15.0  # a dozen words
     assert np.sqrt(np.mean(audio.samples ** 2)) > 0.01  # not silence
     assert median_pitch(audio.samples, audio.rate) < MALE_MAX_F0
 
 
-def test_wav_is_mono_pcm_in_a_male_voice(client):
-    response = speak(client, response_format="wav", voice="male")
-    assert response.status_code == 200 and response.mimetype == "audio/wav"
-    with wave.open(io.BytesIO(response.data)) as wav:
+def test_wav_is_mono_pcm_in_a_male_voice(spoken):
+    response = spoken(response_format="wav", voice="male")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "audio/wav"
+    with wave.open(io.BytesIO(response.content)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 44100)
         frames = wav.readframes(wav.getnframes())
         seconds = wav.getnframes() / wav.getframerate()
@@ -53,9 +66,9 @@ def test_wav_is_mono_pcm_in_a_male_voice(client):
     assert median_pitch(samples, 44100) < MALE_MAX_F0
 
 
-def test_faster_speech_is_shorter(client):
+def test_faster_speech_is_shorter(spoken):
     def seconds(speed):
-        data = speak(client, response_format="wav", speed=speed).data
+        data = spoken(response_format="wav", speed=speed).content
         with wave.open(io.BytesIO(data)) as wav:
             return wav.getnframes() / wav.getframerate()
 
@@ -103,3 +116,21 @@ def test_speech_wants_json_and_an_audio_accept(client):
     refused = client.post(SPEECH, json={"model": "tts-1", "input": "Hi.", "voice": "onyx"},
                           headers={"Accept": "application/json"})
     assert refused.status_code == 406
+
+
+def test_one_user_may_have_only_a_few_speech_requests_in_progress(live_url, live_key, celery_worker):
+    """Long inputs from one key cannot queue everyone behind them: past the cap, 429 at once."""
+    import concurrent.futures
+
+    import requests
+
+    def long_speech():
+        return requests.post(f"{live_url}{SPEECH}", timeout=120,
+                             headers={"Authorization": f"Bearer {live_key}"},
+                             json={"model": "tts-1", "voice": "male", "input": SENTENCE * 12})
+
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        statuses = sorted(response.status_code for response in pool.map(lambda _: long_speech(),
+                                                                          range(5)))
+    assert statuses.count(200) >= 2 and 429 in statuses, statuses
+    assert set(statuses) <= {200, 429}

@@ -20,8 +20,8 @@ import voices
 from narration.errors import NarrationError
 from state import jobs
 from state.media import MediaStoreError
-from state.queue import PLAN_TASK, TaskQueue
-from workers import joining, planning
+from state.queue import PLAN_TASK, SPEAK_TASK, TaskQueue
+from workers import joining, planning, speech
 from workers.celery_app import app
 from workers.parts import (JobStopped, PartProgress, publish_preview, speak_part,
                            stored_segment)
@@ -157,3 +157,17 @@ def record(job_id: str, index: int, sentences: int, chars: int) -> str | None:
 def join_job(self, job_id: str) -> str:
     """Join the parts' segments into the episode and publish it with its sidecars."""
     return joining.join_job(database(), media_store(), job_id, max_attempts=MAX_DELIVERIES)
+
+
+@app.task(name=SPEAK_TASK)
+def speak(request_id: str, text: str, voice_id: str, speed: float, audio_format: str) -> dict:
+    """Speak a short text for /v1/audio/speech: {"key": media key} or {"error": {code, message,
+    field}} for a text the engine cannot say (the web process answers that as a 4xx)."""
+    try:
+        engine = voices.load_engine(catalogue().find(voice_id))
+        key = speech.speak_text(media_store(), engine, request_id, text, speed=speed,
+                                audio_format=audio_format, bitrate=settings().bitrate)
+    except NarrationError as error:
+        return {"error": {"code": error.code, "message": error.message, "field": error.field,
+                          "status": error.status}}
+    return {"key": key}

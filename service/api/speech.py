@@ -1,5 +1,10 @@
 """OpenAI-compatible `POST /v1/audio/speech`: short text in, MP3 or WAV out, synchronously.
 
+The text is spoken on the workers like any narration (the web process never synthesizes): the
+view checks the request, sends the speak task by name, waits for it and serves what it stored.
+Each user may have SPEECH_PER_USER requests in progress at once (429 beyond), so nobody can
+queue everyone else behind long inputs; the service-wide rate limits apply as to every route.
+
 Differences from OpenAI, on purpose: `speed` is 0.5–2.0 (our engines' range; OpenAI allows
 0.25–4.0), `response_format` is mp3 or wav only, and `model` is accepted but does not choose
 anything (the voice does). OpenAI voice names map to our catalogue aliases through
@@ -8,28 +13,20 @@ OPENAI_VOICES, a data table; any catalogue id or alias works too.
 
 from __future__ import annotations
 
-import io
-import tempfile
-import threading
-import wave
-from pathlib import Path
+import contextlib
+import uuid
 
+from celery.exceptions import TimeoutError as CeleryTimeout
 from flask import Blueprint, Response, current_app, request
 
-import voices
-from narration.assemble import assemble_episode
-from narration.audio import Audio
-from narration.document import Document
-from narration.encode import encode_mp3_to, to_int16
 from narration.errors import NarrationError
-from narration.pipeline import make_speaker
-from narration.reading import read_chapters
-from narration.render import render_chapter
-from narration.script import build_script
 from service.api import narrator, produces
-from service.auth import require_user
-from service.errors import InvalidRequestError, MissingFieldError, UnsupportedFormatError
-from service.requests import json_object, parse_speed
+from service.auth import current_user, require_user
+from service.errors import (InvalidRequestError, MissingFieldError, ServiceUnavailableError,
+                            UnsupportedFormatError)
+from service.limits import QuotaExceeded
+from service.requests import check_words, json_object, parse_speed
+from state.queue import SPEAK_TASK
 
 bp = Blueprint("speech", __name__, url_prefix="/v1/audio")
 bp.before_request(require_user)
@@ -44,29 +41,67 @@ OPENAI_VOICES = {
 }
 """OpenAI's voice names → our aliases, by how OpenAI's voices sound."""
 FORMATS = {"mp3": "audio/mpeg", "wav": "audio/wav"}
-
-# One synthesis at a time per web process: engines already use every core, and two at once
-# would only make both slower.
-_synthesis_lock = threading.Lock()
+IN_PROGRESS_TTL = 600
+"""Seconds a user's in-progress count lives in Redis, should a web process die mid-request."""
 
 
 @bp.post("/speech")
 @produces(*FORMATS.values())
 def create_speech():
-    """Speak `input` with `voice` and answer with the audio file."""
+    """Speak `input` with `voice` on a worker and answer with the audio file."""
     fields = json_object(request, None)  # unknown fields ignored, as OpenAI-compatible servers do
     text = _input(fields)
+    check_words(text, "input")
     voice = find_voice(fields.get("voice"))
     audio_format = _format(fields.get("response_format"))
     speed = parse_speed(fields.get("speed"))
     _model(fields.get("model"))
-    document = speech_document(text)
-    engine = voices.load_engine(voice)
-    with _synthesis_lock:
-        audio = synthesize(document, engine, speed)
-    data = encode_mp3(audio) if audio_format == "mp3" else encode_wav(audio)
+    if narrator().celery is None:
+        raise ServiceUnavailableError("This server has no work queue to speak with.")
+    with in_progress(current_user()):
+        key = spoken(text, voice.id, speed, audio_format)
+    media = narrator().media
+    data = media.get_bytes(key)
+    media.delete_prefix(key.rsplit("/", 1)[0])  # the request's own folder
     return Response(data, mimetype=FORMATS[audio_format],
                     headers={"Content-Disposition": f'inline; filename="speech.{audio_format}"'})
+
+
+def spoken(text: str, voice_id: str, speed: float, audio_format: str) -> str:
+    """Send the speak task by name and wait for it; the media key of the audio."""
+    celery = narrator().celery
+    timeout = float(current_app.config["SPEECH_TIMEOUT_SECONDS"])
+    try:
+        result = celery.send_task(SPEAK_TASK, args=[uuid.uuid4().hex, text, voice_id, speed,
+                                                    audio_format])
+        outcome = result.get(timeout=timeout)
+    except CeleryTimeout:
+        raise ServiceUnavailableError(
+            f"The workers did not speak the text within {timeout:.0f} s; they may be busy with "
+            "narrations. Try again shortly, or send a shorter input.") from None
+    if "error" in outcome:
+        error = NarrationError(outcome["error"]["message"], field=outcome["error"]["field"])
+        error.code, error.status = outcome["error"]["code"], outcome["error"]["status"]
+        raise error
+    return outcome["key"]
+
+
+@contextlib.contextmanager
+def in_progress(user_id: str):
+    """Count the user's speech requests in progress (in Redis, so every web process counts
+    together); 429 past SPEECH_PER_USER."""
+    limit = int(current_app.config["SPEECH_PER_USER"])
+    client = narrator().celery.backend.client
+    key = f"narrator-speech:{user_id}"
+    count = client.incr(key)
+    client.expire(key, IN_PROGRESS_TTL)
+    try:
+        if count > limit:
+            raise QuotaExceeded(f"You have {count - 1} speech requests in progress; the limit is "
+                                f"{limit} at once. Wait for one to finish.", retry_after=5)
+        yield
+    finally:
+        client.decr(key)
 
 
 def find_voice(name: object):
@@ -77,45 +112,6 @@ def find_voice(name: object):
     if not isinstance(name, str):
         raise InvalidRequestError("voice must be a string.", field="voice")
     return narrator().catalogue.find(OPENAI_VOICES.get(name.strip().lower(), name))
-
-
-def speech_document(text: str) -> Document:
-    """The input as one untitled chapter, paragraphs at blank lines: said as written."""
-    try:
-        return read_chapters([{"title": "", "text": text}])
-    except NarrationError as error:
-        error.field = "input"
-        raise
-
-
-def synthesize(document: Document, engine, speed: float) -> Audio:
-    """The core pipeline in-process: script, speak, render, assemble (loudness included)."""
-    try:
-        scripts = build_script(document, max_chars=engine.max_chars)
-    except NarrationError as error:
-        error.field = "input"
-        raise
-    speak = make_speaker(engine, speed, cache=None)
-    return assemble_episode([render_chapter(script, speak) for script in scripts]).audio
-
-
-def encode_mp3(audio: Audio) -> bytes:
-    """MP3 through the core's encoder (true-peak checked)."""
-    with tempfile.TemporaryDirectory(prefix="narrator-speech-") as folder:
-        path = Path(folder) / "speech.mp3"
-        encode_mp3_to(audio, path, bitrate=current_app.config["BITRATE"])
-        return path.read_bytes()
-
-
-def encode_wav(audio: Audio) -> bytes:
-    """16-bit mono PCM WAV; the standard library's writer is all this needs."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(audio.rate)
-        out.writeframes(to_int16(audio.samples).tobytes())
-    return buffer.getvalue()
 
 
 def _input(fields: dict) -> str:
