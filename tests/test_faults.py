@@ -70,7 +70,7 @@ def load(database: Database, job_id: str) -> Job:
     """The job with its chapters, read afresh."""
     with database.session(readonly=True) as session:
         return session.scalar(select(Job).where(Job.id == job_id)
-                              .options(selectinload(Job.chapters)))
+                              .options(selectinload(Job.parts)))
 
 
 def wait_for_end(database: Database, job_id: str, timeout: float = 90) -> Job:
@@ -141,7 +141,7 @@ def kill_trial(stack: Stack, database: Database, session: requests.Session, env:
     job_id = answer.json()["id"]
 
     def started():  # the task has loaded its voice and is speaking the chapter
-        return next((c for c in load(database, job_id).chapters
+        return next((c for c in load(database, job_id).parts
                      if c.status == "running" and c.worker), None)
 
     chapter = wait_until(started, 30, "a chapter to start", interval=0.02)
@@ -149,13 +149,13 @@ def kill_trial(stack: Stack, database: Database, session: requests.Session, env:
     pid = int(chapter.worker.rsplit(":", 1)[1])
     assert pid in stack.pool_processes(), "the chapter must run in our worker's pool"
     os.kill(pid, signal.SIGKILL)
-    at_kill = next(c for c in load(database, job_id).chapters if c.index == chapter.index)
+    at_kill = next(c for c in load(database, job_id).parts if c.index == chapter.index)
     assert at_kill.status == "running", "the kill must land before the chapter is done"
     killed_at = time.monotonic()
     job = wait_for_end(database, job_id)
     took = time.monotonic() - killed_at
     check_one_valid_episode(session, stack.url, media_root(env), job)
-    killed = next(c for c in job.chapters if c.index == chapter.index)
+    killed = next(c for c in job.parts if c.index == chapter.index)
     assert killed.attempts == 2, f"the killed chapter started {killed.attempts} times"
     return took
 
@@ -291,7 +291,7 @@ def redis_trial(rs: RedisStack, trial: int, lose_data: bool, restarts: int) -> t
             """Round 1: a chapter is being spoken. Later rounds: the watchdog re-queued the job
             (running chapters finish through an outage, so a later round may only assemble)."""
             job = load(rs.database, job_id)
-            running = any(c.status == "running" for c in job.chapters)
+            running = any(c.status == "running" for c in job.parts)
             return job.attempts == round_ and (running or round_ > 1) or job.terminal
 
         wait_until(speaking, 60, f"round {round_} of the job", interval=0.02)

@@ -120,7 +120,7 @@ class Stack:
         """Wait until chapter 0 runs and has spoken `sentences` (and chapter 1 is done, if
         asked); chapter 0's row."""
         def under_way():
-            first, second = sorted(self.row(job_id).chapters, key=lambda c: c.index)
+            first, second = sorted(self.row(job_id).parts, key=lambda c: c.index)
             ok = (first.status == "running" and first.sentences_done >= sentences and first.worker
                   and (second.status == "done" or not second_done))
             return first if ok else None
@@ -364,7 +364,7 @@ class TestS3AndPostgres:
             assert [key for key in keys if "/" not in key and key.endswith(".mp3")] == ["audio.mp3"]
             assert not [key for key in keys if key.startswith("parts/")], keys
             assert episodes_of(stack, job_id) == 1
-            assert stack.row(job_id).chapters[0].attempts == 2
+            assert stack.row(job_id).parts[0].attempts == 2
             finished += 1
         record_figure("S3+PostgreSQL SIGKILL mid-chapter: trials", KILL_TRIALS)
         record_figure("S3+PostgreSQL SIGKILL mid-chapter: finished with one episode", finished)
@@ -398,7 +398,7 @@ class TestS3AndPostgres:
                 jobs.record_progress(session, "00000000-0000-4000-8000-000000000000", 0, 1, 9)
         finally:
             database.dispose()
-        code, message = describe_failure(raised.value, "workers.tasks.narrate_chapter")
+        code, message = describe_failure(raised.value, "narrator.narrate_part")
         assert code == "service_unavailable"
         assert "terminating connection" in message, message
         assert "\n" not in message and "[SQL" not in message and "sqlalche.me" not in message, message

@@ -46,7 +46,7 @@ def db(request, tmp_path):
     database.dispose()
 
 
-def new_job(db, *, planned: bool = True, **overrides) -> str:
+def new_job(db, *, planned: bool = True, parts=PARTS, **overrides) -> str:
     """Create a job and, unless told not to, record DOCUMENT's plan as the plan task would."""
     arguments = dict(request=REQUEST, voice="male", speed=1.0, source="text", input_chars=15)
     with db.session() as session:
@@ -57,7 +57,7 @@ def new_job(db, *, planned: bool = True, **overrides) -> str:
             assert jobs.start_plan(session, job.id)
             assert jobs.record_plan(session, job.id, document=document_to_dict(DOCUMENT),
                                     description=opening(DOCUMENT), title="Her",
-                                    author="A. Critic", parts=PARTS)
+                                    author="A. Critic", parts=parts)
     return job.id
 
 

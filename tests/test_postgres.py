@@ -21,6 +21,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, update
 
+from narration.document import Chapter, Document, Metadata
+from narration.pipeline import plan_parts
+from narration.script import build_script
 from state import jobs
 from state.db import MIGRATIONS, Database
 from state.models import Base, Job, utcnow
@@ -28,8 +31,10 @@ from test_jobs import db, load, new_job  # noqa: F401  (db: an SQLite file, then
 
 
 CHAPTERS = 6
-WIDE_PLAN = [(f"Part {index}", 3 + index, 40 + 7 * index) for index in range(CHAPTERS)]
-"""Enough chapters for several chapter tasks to race on one job."""
+WIDE_PARTS = plan_parts(build_script(Document(Metadata(title="Wide"), tuple(
+    Chapter(f"Part {index}", (" ".join(["A short sentence."] * (3 + index)),))
+    for index in range(CHAPTERS))), max_chars=400))
+"""Enough parts for several part tasks to race on one job."""
 
 
 def migration_head() -> str:
@@ -122,34 +127,36 @@ def test_readonly_sessions_read_past_a_locked_job_and_writers_wait_only_for_that
     database.dispose()
 
 
-def test_chapters_finished_at_the_same_moment_are_all_counted(db):
-    job_id = new_job(db, plan=WIDE_PLAN)
-    assert all(run_together(*[in_session(db, jobs.start_chapter, job_id, index)
+def test_parts_finished_at_the_same_moment_are_all_counted(db):
+    job_id = new_job(db, parts=WIDE_PARTS)
+    assert all(run_together(*[in_session(db, jobs.start_part, job_id, index)
                               for index in range(CHAPTERS)]))
-    assert all(run_together(*[in_session(db, jobs.finish_chapter, job_id, index, 1.5)
+    assert all(run_together(*[in_session(db, jobs.finish_part, job_id, index, 1.5)
                               for index in range(CHAPTERS)]))
     job = load(db, job_id)
-    assert [chapter.status for chapter in job.chapters] == ["done"] * CHAPTERS
-    assert job.sentences_done == job.sentences_total == sum(plan[1] for plan in WIDE_PLAN)
-    assert job.chars_done == job.chars_total == sum(plan[2] for plan in WIDE_PLAN)
-    assert [chapter.attempts for chapter in job.chapters] == [1] * CHAPTERS
+    assert [part.status for part in job.parts] == ["done"] * CHAPTERS
+    assert job.sentences_done == job.sentences_total == sum(
+        len(part.script.utterances) for part in WIDE_PARTS)
+    assert job.chars_done == job.chars_total == sum(
+        len(u.spoken) for part in WIDE_PARTS for u in part.script.utterances)
+    assert [part.attempts for part in job.parts] == [1] * CHAPTERS
 
 
 @pytest.mark.parametrize("cancel_after", [0.0, 0.02, 0.1])
-def test_cancel_racing_chapter_tasks_ends_in_one_consistent_order(db, cancel_after):
-    job_id = new_job(db, plan=WIDE_PLAN)
+def test_cancel_racing_part_tasks_ends_in_one_consistent_order(db, cancel_after):
+    job_id = new_job(db, parts=WIDE_PARTS)
 
-    def chapter_task(index):
-        """What a chapter task does: start, report progress, finish; False once it must stop."""
+    def part_task(index):
+        """What a part task does: start, report progress, finish; False once it must stop."""
         def call():
             with db.session() as session:
-                if not jobs.start_chapter(session, job_id, index):
+                if not jobs.start_part(session, job_id, index):
                     return False
             with db.session() as session:
                 if jobs.record_progress(session, job_id, index, 1, 5) != "running":
                     return False
             with db.session() as session:
-                return jobs.finish_chapter(session, job_id, index, 2.0)
+                return jobs.finish_part(session, job_id, index, 2.0)
         return call
 
     def cancel():
@@ -157,15 +164,15 @@ def test_cancel_racing_chapter_tasks_ends_in_one_consistent_order(db, cancel_aft
         time.sleep(cancel_after)
         return in_session(db, jobs.cancel_job, job_id)()
 
-    canceled, *finished = run_together(cancel, *[chapter_task(i) for i in range(CHAPTERS)])
+    canceled, *finished = run_together(cancel, *[part_task(i) for i in range(CHAPTERS)])
     assert canceled == "canceled"
     job = load(db, job_id)
     assert job.status == "canceled"
-    # a chapter is done exactly when its task was told it finished; all others stopped
-    assert [chapter.status for chapter in job.chapters] == [
+    # a part is done exactly when its task was told it finished; all others stopped
+    assert [part.status for part in job.parts] == [
         "done" if ok else "canceled" for ok in finished]
-    assert job.sentences_done == sum(c.sentences_done for c in job.chapters)
-    assert job.chars_done == sum(c.chars_done for c in job.chapters)
+    assert job.sentences_done == sum(p.sentences_done for p in job.parts)
+    assert job.chars_done == sum(p.chars_done for p in job.parts)
 
 
 def test_one_of_two_racing_requests_with_the_same_idempotency_key_creates_the_job(db):
@@ -173,9 +180,9 @@ def test_one_of_two_racing_requests_with_the_same_idempotency_key_creates_the_jo
         def create():
             with db.session() as session:
                 job, created = jobs.create_job(
-                    session, document={"metadata": {"title": "Her"}, "chapters": []},
-                    voice="male", speed=1.0, source="text", plan=WIDE_PLAN,
-                    idempotency_key=key, request_hash="same-body")
+                    session, request={"source": "text", "input": "Her."}, voice="male",
+                    speed=1.0, source="text", input_chars=4, idempotency_key=key,
+                    request_hash="same-body")
                 return job.id, created
         (first_id, first_created), (second_id, second_created) = run_together(create, create)
         assert first_id == second_id
