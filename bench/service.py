@@ -1,9 +1,12 @@
 """Benchmark: the service (`narrator up`, two worker processes) against the core in one process.
 
-In one run, on the same machine: the sample submitted over HTTP until its MP3 is ready (and until
-its first chapter is playable), the same text narrated by `narration.pipeline.narrate` in this
-process, then POST and GET latency under 50 concurrent clients. Both narrations start with an
-empty sentence cache. Writes the "Service" section of docs/performance.md.
+In one run, on the same machine: the raw engine speaking the sample's sentences in a plain loop,
+the same text narrated by `narration.pipeline.narrate` in this process (the CLI, caches off), the
+sample submitted over HTTP until its MP3 is ready (and until its first chapter is playable), then
+POST and GET latency under 50 concurrent clients while the workers synthesize, and hostile 1 MB
+bodies: how long the POST takes, how long planning takes, and how slow other requests get
+meanwhile. The service starts with empty caches. Writes the "Service" section of
+docs/performance.md.
 
     .venv/bin/python bench/service.py [--voice male] [--clients 50] [--requests 400]
 """
@@ -90,17 +93,66 @@ def time_service(url: str, text: str, voice: str) -> dict:
 
 
 def time_single_process(text: str, voice: str, workdir: Path) -> dict:
-    """The core narrating the same text here, cache empty, engine loaded inside the timing."""
+    """The CLI's pipeline narrating the same text here, caches off, engine loaded in the timing."""
     import voices
-    from narration.cache import SentenceCache
     from narration.pipeline import narrate
     from narration.reading import read_plain
 
     started = time.perf_counter()
     engine = voices.load_engine(voices.load_catalogue().find(voice))
-    cache = SentenceCache(workdir / "single-cache", 4 << 30)
-    files = narrate(read_plain(text), engine, workdir / "single.mp3", cache=cache)
+    files = narrate(read_plain(text), engine, workdir / "single.mp3")
     return {"wall": time.perf_counter() - started, "audio": files.duration}
+
+
+def time_raw_engine(text: str, voice: str) -> dict:
+    """The engine alone speaking every utterance of the script, engine loaded in the timing."""
+    import voices
+    from narration.reading import read_plain
+    from narration.script import build_script
+
+    started = time.perf_counter()
+    engine = voices.load_engine(voices.load_catalogue().find(voice))
+    for script in build_script(read_plain(text), max_chars=engine.max_chars):
+        for utterance in script.utterances:
+            engine.synthesize(utterance.spoken, 1.0)
+    return {"wall": time.perf_counter() - started}
+
+
+HOSTILE = {
+    "`a! ` × 340,000 (text)": {"text": "a! " * 340_000},
+    "`\"![` × 250,000 (Markdown)": {"markdown": '"![' * 250_000},
+    "malformed raw HTML × 58,000 (Markdown)": {"markdown": "<div><p>x<a href='" * 58_000},
+}
+"""About 1 MB each, shaped to be slow to read: dense sentence ends, nested link and image
+openers, unclosed attributes."""
+
+
+def hostile(url: str) -> list[dict]:
+    """Per body: POST time, time until the plan is stored (or the job failed), and the slowest
+    of the GET /api/v1/voices calls made meanwhile, one every 0.1 s."""
+    results = []
+    for name, fields in HOSTILE.items():
+        started = time.perf_counter()
+        job = call(url, "POST", "/api/v1/narrations", {**fields, "voice": "male"})
+        posted = time.perf_counter() - started
+        slowest = 0.0
+        while True:
+            t = time.perf_counter()
+            call(url, "GET", "/api/v1/voices")
+            slowest = max(slowest, time.perf_counter() - t)
+            state = call(url, "GET", f"/api/v1/narrations/{job['id']}")
+            if state["chapters"] or state["status"] == "failed":
+                break
+            if time.perf_counter() - started > 120:
+                state = {"status": "still reading after 120 s"}
+                break
+            time.sleep(0.1)
+        call(url, "DELETE", f"/api/v1/narrations/{job['id']}")
+        results.append({"name": name, "bytes": len(json.dumps(fields)), "post": posted,
+                        "plan": time.perf_counter() - started, "slowest_other": slowest,
+                        "outcome": state.get("error", {}).get("code") or state["status"]})
+        print("hostile:", results[-1], flush=True)
+    return results
 
 
 def latency(url: str, clients: int, requests: int) -> dict:
@@ -149,37 +201,52 @@ def main() -> None:
     text = args.sample.read_text()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        raw = time_raw_engine(text, args.voice)
+        print("raw engine:", raw, flush=True)
         single = time_single_process(text, args.voice, workdir)
         print("single process:", single, flush=True)
         process, url = start_service(workdir / "service", args.workers)
         try:
             service = time_service(url, text, args.voice)
             print("service:", service, flush=True)
+            attacks = hostile(url)
             load = latency(url, args.clients, args.requests)
             print("latency:", load, flush=True)
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(120)
-    ratio = service["wall"] / single["wall"]
+    ratio, raw_ratio = service["wall"] / single["wall"], service["wall"] / raw["wall"]
     report = "\n".join([
         f"`bench/service.py` ({time.strftime('%Y-%m-%d')}, 2 cores): the sample "
         f"({single['audio']:.0f} s of audio, {service['chapters']} chapters, voice "
         f"`{args.voice}`) submitted over HTTP to `narrator up` with {args.workers} worker "
-        "processes, against `narrate()` in one process; both start with an empty sentence "
-        "cache and load the voice inside the timing. Requests carry the local user's API key; "
-        "rate limits and quotas are off, since the latency run puts hundreds of jobs in line "
-        "for one user.",
+        "processes, against `narrate()` in one process (the CLI, sentence and segment caches "
+        "off) and against the raw engine speaking the same sentences in a loop; the service "
+        "starts with empty caches; all load the voice inside the timing. Requests carry the "
+        "local user's API key; rate limits and quotas are off, since the latency run puts "
+        "hundreds of jobs in line for one user.",
         "",
         "| measure | value |", "|---|---|",
-        f"| single process, until the MP3 is written | {single['wall']:.1f} s |",
+        f"| raw engine loop | {raw['wall']:.1f} s |",
+        f"| single process (CLI), until the MP3 is written | {single['wall']:.1f} s |",
         f"| service, POST until the MP3 is ready | {service['wall']:.1f} s |",
         f"| ratio service / single process (target ≤ 0.9) | {ratio:.2f} |",
-        f"| service, POST until the first chapter is playable | {service['first_chapter']:.1f} s |",
-        f"| POST latency p50 / p99, {args.clients} concurrent clients | "
+        f"| ratio service / raw engine loop (target ≤ 1.0) | {raw_ratio:.2f} |",
+        f"| service, POST until the first chapter is playable | {service['first_chapter']:.1f} s "
+        f"({100 * service['first_chapter'] / service['wall']:.0f} % of the job; target ≤ 15 %) |",
+        f"| POST latency p50 / p99, {args.clients} concurrent clients (target ≤ 30 / 100 ms) | "
         f"{load['post_p50']:.0f} / {load['post_p99']:.0f} ms |",
-        f"| GET latency p50 / p99, {args.clients} concurrent clients | "
+        f"| GET latency p50 / p99, {args.clients} concurrent clients (target p99 ≤ 100 ms) | "
         f"{load['get_p50']:.0f} / {load['get_p99']:.0f} ms |",
         f"| requests measured / errors | {load['requests']} / {load['errors']} |",
+        "",
+        "Hostile bodies (target: POST < 1 s, planned or failed readably within 30 s, other "
+        "requests under 1 s meanwhile):",
+        "",
+        "| body | bytes | POST | until planned | slowest other request | outcome |",
+        "|---|---|---|---|---|---|",
+        *[f"| {a['name']} | {a['bytes']:,} | {1000 * a['post']:.0f} ms | {a['plan']:.1f} s | "
+          f"{1000 * a['slowest_other']:.0f} ms | {a['outcome']} |" for a in attacks],
     ])
     print(report)
     write_section(ROOT / "docs" / "performance.md", "Service", report)
