@@ -74,7 +74,8 @@ def narration(number: int, feed_id: str) -> dict:
     first chapter, so that a cut lands mid-chapter, and a short second one."""
     return {"title": f"Harbour night {number}", "voice": "male", "feed": feed_id, "chapters": [
         {"title": "Night", "text": " ".join(f"On night {number}, {line}." for line in LINES)},
-        {"title": "Morning", "text": f"Morning {number} came. The keeper slept. The lamp was out."}]}
+        {"title": "Morning", "text": f"Morning {number} came. The keeper slept. The lamp was out."},
+    ]}
 
 
 @dataclass
