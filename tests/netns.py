@@ -96,8 +96,12 @@ class Network:
         self.addresses = SUBNET.hosts()
         next(self.addresses)  # .1 stays free, as a gateway would use it; there is none
         ip("netns", "add", self.switch)
-        ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
-        ip("-n", self.switch, "link", "set", "br0", "up")
+        try:
+            ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
+            ip("-n", self.switch, "link", "set", "br0", "up")
+        except BaseException:
+            self.close()
+            raise
 
     def add_host(self, role: str) -> Host:
         """A new namespace cabled to the bridge, with the next address and loopback up."""
