@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,12 +28,19 @@ import feedparser
 import psycopg
 import pytest
 import requests
+from psycopg.sql import Literal
 
 from cli.embedded import EmbeddedRedis
 from tests.checks import decode
 from tests.conftest_service import REPO, wait_until
 from tests.netns import Host, Network, require_netns
-from tests.servers import PostgresServer, ensure_postgres, start_seaweed_or_skip
+from tests.servers import (
+    BUCKET,
+    PostgresServer,
+    SeaweedServer,
+    ensure_postgres,
+    start_seaweed_or_skip,
+)
 
 pytestmark = [pytest.mark.multihost, pytest.mark.slow]
 
@@ -40,6 +48,7 @@ JOBS = 4
 WORKERS = ("worker-a", "worker-b")
 CUT = "worker-a"
 WEB_PORT = "8000"
+MEDIA_PREFIX = "multihost"
 STALL_TIMEOUT = 15
 """NARRATOR_STALL_TIMEOUT: the watchdog re-queues a silent job within ~1.5 of these seconds.
 Short for the test; long enough that no healthy job on a busy machine looks stalled."""
@@ -87,8 +96,7 @@ class Cluster:
     url: str
     http: requests.Session
     database_url: str
-    seaweed: object
-    media_prefix: str
+    seaweed: SeaweedServer
     probe: object
     """A Celery app on the cluster's Redis, to ask the workers what they are doing."""
     folder: Path
@@ -112,7 +120,7 @@ class Cluster:
         """Every object under the media prefix: key -> (ETag, size, last modified)."""
         client, found = self.seaweed_client(), {}
         for page in client.get_paginator("list_objects_v2").paginate(
-                Bucket="media", Prefix=f"{self.media_prefix}/"):
+                Bucket=BUCKET, Prefix=f"{MEDIA_PREFIX}/"):
             for item in page.get("Contents", []):
                 found[item["Key"]] = (item["ETag"], item["Size"], item["LastModified"])
         return found
@@ -160,6 +168,67 @@ def host_env(common: dict[str, str], folder: Path, role: str) -> dict[str, str]:
             "NARRATOR_DATA_DIR": str(data), "PORT": WEB_PORT, **common}
 
 
+def start_servers(stack: ExitStack, network: Network, hosts: dict[str, Host],
+                  folder: Path) -> tuple[dict[str, str], SeaweedServer]:
+    """Redis, PostgreSQL and SeaweedFS, each started on its own host and stopped with `stack`;
+    (the settings that reach them, the SeaweedFS server)."""
+    redis = EmbeddedRedis(folder / "redis", persistent=False, host=hosts["redis"].address,
+                          port=6379)
+    with network.inside(hosts["redis"]):
+        redis.start()
+    stack.callback(redis.stop)
+    pg_folder = Path(tempfile.mkdtemp(prefix="narrator-pg-"))  # reachable by the postgres user
+    stack.callback(shutil.rmtree, pg_folder, ignore_errors=True)
+    postgres = PostgresServer(pg_folder, host=hosts["postgres"].address)
+    with network.inside(hosts["postgres"]):
+        postgres.start()
+    stack.callback(postgres.stop)
+    postgres.execute("ALTER SYSTEM SET idle_in_transaction_session_timeout = {}",
+                     Literal(IDLE_IN_TRANSACTION_TIMEOUT))
+    postgres.execute("SELECT pg_reload_conf()")
+    (folder / "s3").mkdir()
+    with network.inside(hosts["s3"]):
+        seaweed = start_seaweed_or_skip(folder / "s3", host=hosts["s3"].address)
+    stack.callback(seaweed.stop)
+    return {"REDIS_URL": redis.url, "DATABASE_URL": postgres.create_database(),
+            "MEDIA_URL": seaweed.media_url(MEDIA_PREFIX), **seaweed.env(), **SETTINGS}, seaweed
+
+
+def start_procfile(network: Network, hosts: dict[str, Host], common: dict[str, str],
+                   folder: Path) -> dict[str, subprocess.Popen]:
+    """The Procfile's web line on the web host and its worker line on each worker host, as
+    `ip netns exec` runs them; logs in `folder`/<role>.log."""
+    commands = procfile()
+    processes = {"web": network.spawn(hosts["web"], ["sh", "-c", commands["web"]],
+                                      host_env(common, folder, "web"), folder / "web.log")}
+    for role in WORKERS:
+        # One pool process per worker host: two hosts on a 2-core machine shared with others.
+        processes[role] = network.spawn(hosts[role],
+                                        ["sh", "-c", commands["worker"] + " --concurrency 1"],
+                                        host_env(common, folder, role), folder / f"{role}.log")
+    return processes
+
+
+def wait_until_serving(url: str, processes: dict[str, subprocess.Popen], folder: Path) -> None:
+    """Until gunicorn answers and every Celery worker says it is ready (from the client host)."""
+    def alive(role: str) -> str:
+        log = (folder / f"{role}.log").read_text(errors="replace")
+        assert processes[role].poll() is None, f"{role} exited:\n{log[-3000:]}"
+        return log
+
+    def web_answers() -> bool:
+        alive("web")
+        try:
+            return requests.get(f"{url}/api/v1/voices", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_until(web_answers, START_TIMEOUT, "gunicorn on the web host to answer", interval=0.2)
+    for role in WORKERS:
+        wait_until(lambda role=role: f"celery@{role} ready." in alive(role), START_TIMEOUT,
+                   f"the Celery worker on {role} to be ready")
+
+
 @pytest.fixture
 def cluster(tmp_path):
     """Seven hosts running the Procfile deployment; the test body runs on the client host.
@@ -174,66 +243,22 @@ def cluster(tmp_path):
         network = stack.enter_context(Network())
         hosts = {role: network.add_host(role) for role in
                  ("redis", "postgres", "s3", "web", *WORKERS, "client")}
-        redis = EmbeddedRedis(tmp_path / "redis", persistent=False, host=hosts["redis"].address,
-                              port=6379)
-        with network.inside(hosts["redis"]):
-            redis.start()
-        stack.callback(redis.stop)
-        pg_folder = Path(tempfile.mkdtemp(prefix="narrator-pg-"))
-        stack.callback(shutil.rmtree, pg_folder, ignore_errors=True)
-        postgres = PostgresServer(pg_folder, host=hosts["postgres"].address)
-        with network.inside(hosts["postgres"]):
-            postgres.start()
-        stack.callback(postgres.stop)
-        postgres.execute(f"ALTER SYSTEM SET idle_in_transaction_session_timeout = "
-                         f"'{IDLE_IN_TRANSACTION_TIMEOUT}'")
-        postgres.execute("SELECT pg_reload_conf()")
-        (tmp_path / "s3").mkdir()
-        with network.inside(hosts["s3"]):
-            seaweed = start_seaweed_or_skip(tmp_path / "s3", host=hosts["s3"].address)
-        stack.callback(seaweed.stop)
-
-        media_prefix = "multihost"
-        common = {"REDIS_URL": redis.url, "DATABASE_URL": postgres.create_database(),
-                  "MEDIA_URL": seaweed.media_url(media_prefix), **seaweed.env(), **SETTINGS}
+        common, seaweed = start_servers(stack, network, hosts, tmp_path)
         stack.callback(network.stop_processes)  # before the servers they use stop
-        commands = procfile()
-        logs = {role: tmp_path / f"{role}.log" for role in ("web", *WORKERS)}
-        web = network.spawn(hosts["web"], ["sh", "-c", commands["web"]],
-                            host_env(common, tmp_path, "web"), logs["web"])
-        # One pool process per worker host: two hosts on a 2-core machine shared with others.
-        workers = {role: network.spawn(hosts[role],
-                                       ["sh", "-c", commands["worker"] + " --concurrency 1"],
-                                       host_env(common, tmp_path, role), logs[role])
-                   for role in WORKERS}
-        database_url = common["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+        processes = start_procfile(network, hosts, common, tmp_path)
         stack.enter_context(network.inside(hosts["client"]))
         url = f"http://{hosts['web'].address}:{WEB_PORT}"
-
-        def web_answers() -> bool:
-            assert web.poll() is None, f"gunicorn exited:\n{logs['web'].read_text()[-3000:]}"
-            try:
-                return requests.get(f"{url}/api/v1/voices", timeout=5).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(web_answers, START_TIMEOUT, "gunicorn on the web host to answer", interval=0.2)
-        for role, process in workers.items():
-            def ready(role=role, process=process) -> bool:
-                assert process.poll() is None, f"{role} exited:\n{logs[role].read_text()[-3000:]}"
-                return f"celery@{role} ready." in logs[role].read_text(errors="replace")
-            wait_until(ready, START_TIMEOUT, f"the Celery worker on {role} to be ready")
-
+        wait_until_serving(url, processes, tmp_path)
         made = network.run(hosts["web"], ["narrator", "users", "create", "across-hosts"],
                            host_env(common, tmp_path, "cli"))
         assert made.returncode == 0, made.stdout + made.stderr
-        key = re.search(r"\bnk_\S+", made.stdout).group(0)
+        key = re.search(r"\bnk_\S+", made.stdout).group(0)  # the key `users create` printed
         http = stack.enter_context(requests.Session())
         http.headers["Authorization"] = f"Bearer {key}"
-        probe = Celery("multihost-probe", broker=redis.url, set_as_current=False)
+        probe = Celery("multihost-probe", broker=common["REDIS_URL"], set_as_current=False)
         stack.callback(probe.close)
-        yield Cluster(network, hosts, url, http, database_url, seaweed, media_prefix, probe,
-                      tmp_path)
+        database_url = common["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+        yield Cluster(network, hosts, url, http, database_url, seaweed, probe, tmp_path)
 
 
 def chapter_mid_way(cluster: Cluster, role: str) -> tuple | None:
@@ -337,9 +362,9 @@ def test_a_worker_host_cut_off_mid_chapter_loses_nothing_and_publishes_nothing_t
     assert sorted(href.split("/")[-2] for _, href in before["feed episodes"]) == sorted(submitted)
     assert len(before["jobs"]) == JOBS and len(before["feed rows"]) == JOBS
     assert [key for key in before["objects"] if key.endswith("/audio.mp3")] == sorted(
-        f"{cluster.media_prefix}/narrations/{job}/audio.mp3" for job in submitted)
+        f"{MEDIA_PREFIX}/narrations/{job}/audio.mp3" for job in submitted)
     assert not [key for key in before["objects"] if "/parts/" in key], "chapter parts left over"
-    uploads = cluster.seaweed_client().list_multipart_uploads(Bucket="media")
+    uploads = cluster.seaweed_client().list_multipart_uploads(Bucket=BUCKET)
     assert not uploads.get("Uploads"), "an unfinished upload is left"
 
     cluster.network.mend(cluster.hosts[CUT])
