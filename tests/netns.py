@@ -13,6 +13,11 @@ are dropped silently, as when a switch port or a network path fails) and plugged
             requests.get(...)                           # live on `web`
         network.cut(web); network.mend(web)
 
+`spawn` starts a program the way an operator would, through `ip netns exec`. `inside` moves the
+calling thread instead (setns(2)): the server harnesses of tests/servers.py start their own
+processes, PostgreSQL's after dropping root, so they cannot be wrapped in `ip netns exec`, but
+they inherit the namespace of the thread that starts them.
+
 Needs root and iproute2; `require_netns()` installs iproute2 as root or skips with the reason.
 """
 
@@ -42,22 +47,37 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def require_netns() -> None:
-    """Skip, saying why, unless namespaces can be made here; installs iproute2 as root."""
+    """Skip, saying why, unless hosts can be built here; installs iproute2 as root.
+
+    Tries everything a Network does once, in a throwaway namespace: make it, add a bridge and a
+    veth pair inside it, and move this thread in and out of it.
+    """
     if os.geteuid() != 0:
-        reason = "building network namespaces (`ip netns`) needs root; run the tests as root"
-        print(reason)
-        pytest.skip(reason)
+        skip("building network namespaces (`ip netns`) needs root; run the tests as root")
     if shutil.which("ip") is None:
         apt_install("iproute2")
     if shutil.which("unshare") is None:
         apt_install("util-linux")
     probe = f"narrator-probe-{uuid.uuid4().hex[:8]}"
-    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    if made.returncode != 0:
-        reason = f"`ip netns add` does not work here: {made.stderr.strip()}"
-        print(reason)
-        pytest.skip(reason)
-    subprocess.run(["ip", "netns", "delete", probe], check=True)
+    try:
+        ip("netns", "add", probe)
+    except RuntimeError as error:
+        skip(f"network namespaces cannot be made here: {error}")
+    try:
+        ip("-n", probe, "link", "add", "br0", "type", "bridge")
+        ip("-n", probe, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+        with _inside_namespace(probe):
+            pass
+    except (RuntimeError, OSError) as error:
+        skip(f"a bridge and veth cables cannot be made in a network namespace here: {error}")
+    finally:
+        subprocess.run(["ip", "netns", "delete", probe], capture_output=True)
+
+
+def skip(reason: str) -> None:
+    """Print the reason (so it shows in the test's output) and skip."""
+    print(reason)
+    pytest.skip(reason)
 
 
 def ip(*arguments: str) -> None:
@@ -71,6 +91,22 @@ def _setns(fd: int) -> None:
     if _libc.setns(fd, CLONE_NEWNET) != 0:
         error = ctypes.get_errno()
         raise OSError(error, f"setns: {os.strerror(error)}")
+
+
+@contextlib.contextmanager
+def _inside_namespace(namespace: str) -> Iterator[None]:
+    """The calling thread in network namespace `namespace` (by name) until the block ends."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{namespace}", os.O_RDONLY)
+    try:
+        _setns(target)
+        try:
+            yield
+        finally:
+            _setns(own)
+    finally:
+        os.close(own)
+        os.close(target)
 
 
 @dataclass(frozen=True)
@@ -136,21 +172,10 @@ class Network:
         return subprocess.run(["ip", "netns", "exec", host.namespace, *command], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=timeout)
 
-    @contextlib.contextmanager
-    def inside(self, host: Host) -> Iterator[None]:
+    def inside(self, host: Host) -> contextlib.AbstractContextManager[None]:
         """Put the calling thread on `host`'s network until the block ends: sockets it opens and
         processes it starts (e.g. a test server harness) stay there for good."""
-        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        target = os.open(f"/run/netns/{host.namespace}", os.O_RDONLY)
-        try:
-            _setns(target)
-            try:
-                yield
-            finally:
-                _setns(own)
-        finally:
-            os.close(own)
-            os.close(target)
+        return _inside_namespace(host.namespace)
 
     def cut(self, host: Host) -> None:
         """Pull `host`'s cable at the switch: its packets are dropped, nothing tells it so."""
