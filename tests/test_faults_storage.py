@@ -24,7 +24,6 @@ import pytest
 import requests
 
 from narration.encode import decode_mp3
-from narration.render import OUTPUT_RATE
 from state.db import Database
 from state.media import MediaStore, narration_key
 from state.models import Job
@@ -44,7 +43,6 @@ from tests.servers import (
 
 PAGE = 4096
 """tmpfs charges whole pages per file (and nothing for folders)."""
-WAV_HEADER = 44
 MP3_TOLERANCE = 0.05
 """Seconds a decoded MP3 may differ from the duration the job reports."""
 FINISHED = ("done", "failed", "canceled")
@@ -218,13 +216,15 @@ def free_bytes(folder: Path) -> int:
 def space_before_the_mp3(folder: Path, done: dict) -> tuple[int, int]:
     """(bytes a job like `done` stores before its final MP3, bytes of that MP3) on tmpfs.
 
-    A job stores per chapter a WAV part (16-bit mono), a small cues JSON and a preview MP3, then
-    chapters.json and transcript.vtt, then the MP3. The same text again gives the same bytes:
-    every sentence comes from the workers' sentence cache.
+    A job stores per part its script (a page of JSON), its MP3 segment and the segment's record
+    (a page), and per chapter a preview joined from its segments (so about the segments' size
+    again); then chapters.json and transcript.vtt, then the MP3. Parts and scripts are removed
+    once the MP3 is published; here every chapter is one part. The same text again gives the
+    same bytes: every part comes from the workers' segment cache.
     """
     job_folder = folder / "narrations" / done["id"]
-    parts = sum(pages(WAV_HEADER + 2 * round(c["duration"] * OUTPUT_RATE)) + PAGE
-                for c in done["chapters"])  # a cues JSON of a few short sentences: one page
+    parts = sum(pages((job_folder / "chapters" / f"{c['index']}.mp3").stat().st_size) + 2 * PAGE
+                for c in done["chapters"])
     stored = sum(pages(p.stat().st_size) for p in job_folder.rglob("*") if p.is_file()
                  and p.name != "audio.mp3")
     return parts + stored, pages((job_folder / "audio.mp3").stat().st_size)

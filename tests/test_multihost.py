@@ -265,7 +265,7 @@ def chapter_mid_way(cluster: Cluster, role: str) -> tuple | None:
     """(job id, chapter index, sentences done, sentences total) of a chapter `role` is speaking,
     with at least one sentence spoken and four to go, or None."""
     rows = cluster.query(
-        'SELECT job_id, "index", sentences_done, sentences_total FROM job_chapters '
+        'SELECT job_id, "index", sentences_done, sentences_total FROM job_parts '
         "WHERE status = 'running' AND worker LIKE %s", f"{role}:%")
     return next((row for row in rows if 1 <= row[2] <= row[3] - 4), None)
 
@@ -353,7 +353,7 @@ def test_a_worker_host_cut_off_mid_chapter_loses_nothing_and_publishes_nothing_t
     for view in views.values():
         check_episode(cluster, view, tmp_path)
     # The interrupted chapter was spoken again, to the end, by the other host.
-    [(finisher,)] = cluster.query('SELECT worker FROM job_chapters WHERE job_id = %s AND '
+    [(finisher,)] = cluster.query('SELECT worker FROM job_parts WHERE job_id = %s AND '
                                   '"index" = %s', job_id, index)
     assert finisher.startswith("worker-b:"), finisher
     episodes = cluster.http.get(feed["links"]["episodes"], timeout=30).json()["episodes"]
