@@ -118,7 +118,10 @@ class Stack:
         """Wait until chapter 0 runs and has spoken `sentences` (and chapter 1 is done, if
         asked); chapter 0's row."""
         def under_way():
-            first, second = sorted(self.row(job_id).parts, key=lambda c: c.index)
+            parts = sorted(self.row(job_id).parts, key=lambda c: c.index)
+            if not parts:
+                return None  # not planned yet
+            first, second = parts
             ok = (first.status == "running" and first.sentences_done >= sentences and first.worker
                   and (second.status == "done" or not second_done))
             return first if ok else None

@@ -251,3 +251,50 @@ def test_a_long_chapter_is_split_into_parts_that_both_processes_narrate(database
     # The coda's mark starts on its first words: after the whole first chapter and the gap.
     assert marks[1]["startTime"] == pytest.approx(preview + Pauses().chapter,
                                                   abs=0.1 + 0.03 * len(long_parts))
+
+
+KILL_AT_THE_MP3 = """
+import os, sys
+from workers import joining
+from workers.resources import database, media_store
+media = media_store()
+publish = media.put_file
+def put_file(key, path, content_type=None):
+    if key.endswith("/audio.mp3"):
+        os._exit(9)  # killed after the sidecars were published, before the MP3
+    publish(key, path, content_type)
+media.put_file = put_file
+joining.join_job(database(), media, sys.argv[1], max_attempts=3)
+"""
+
+
+def test_a_join_killed_midway_is_done_again_with_exactly_one_episode(database, media,
+                                                                     media_folder, service_env):
+    import subprocess
+    import sys
+
+    from tests.conftest_service import REPO
+    from workers.joining import join_job
+    from workers.planning import plan_job
+    from workers.resources import catalogue
+    from workers.tasks import narrate_part
+
+    doc = document("Joined twice", {"First": ["The join of this job dies halfway."],
+                                    "Second": ["Then it runs again and finishes."]})
+    job_id = submit(database, doc, enqueue=False)
+    assert plan_job(database, media, catalogue(), job_id)
+    assert [narrate_part(job_id, index) for index in range(2)] == ["done", "done"]
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_THE_MP3, job_id], cwd=REPO,
+                            env={**os.environ, **service_env}, timeout=120)
+    folder = media_folder / "narrations" / job_id
+    assert killed.returncode == 9 and (folder / "chapters.json").exists()
+    assert not (folder / "audio.mp3").exists() and load(database, job_id).status == "running"
+
+    assert join_job(database, media, job_id, max_attempts=3) == "done"  # the redelivery
+    job = load(database, job_id)
+    assert (job.status, job.assembly_attempts) == ("done", 2)
+    assert [p.name for p in folder.iterdir() if p.suffix == ".mp3"] == ["audio.mp3"]
+    assert abs(decode_mp3(folder / "audio.mp3").seconds - job.duration) <= MP3_TOLERANCE
+    marks = json.loads((folder / "chapters.json").read_text())["chapters"]
+    assert [mark["title"] for mark in marks] == ["First", "Second"]
+    assert not [p for p in folder.rglob(".*")], "no temp files may be left behind"
