@@ -111,17 +111,27 @@ def plan_parts(scripts: Sequence[ChapterScript], *, pauses: Pauses = Pauses(),
 
 
 def _split(utterances: tuple[Utterance, ...], max_chars: int) -> list[tuple[Utterance, ...]]:
-    total = sum(len(u.spoken) for u in utterances)
+    """Greedy cuts: at a paragraph end once a part has its share of the chapter or the next
+    paragraph would not fit; between sentences only when the paragraph alone does not fit."""
+    sizes = [len(u.spoken) for u in utterances]
+    total = sum(sizes)
     target = total / max(1, math.ceil(total / max_chars))
+    to_paragraph_end = sizes[:]  # spoken characters from each utterance to its paragraph's end
+    for index in range(len(utterances) - 2, -1, -1):
+        if utterances[index].pause != Pause.PARAGRAPH:
+            to_paragraph_end[index] += to_paragraph_end[index + 1]
     pieces, start, size = [], 0, 0
     for index, utterance in enumerate(utterances[:-1]):
-        size += len(utterance.spoken)
-        following = len(utterances[index + 1].spoken)
-        if (size >= target and utterance.pause == Pause.PARAGRAPH) or size + following > max_chars:
+        size += sizes[index]
+        if utterance.pause == Pause.PARAGRAPH:
+            cut = size >= target or size + to_paragraph_end[index + 1] > max_chars
+        else:
+            cut = size + sizes[index + 1] > max_chars
+        if cut:
             pieces.append(utterances[start:index + 1])
             start, size = index + 1, 0
     pieces.append(utterances[start:])
-    return [piece for piece in pieces if piece]
+    return pieces
 
 
 def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
