@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from narration.document import Document
 from narration.encode import DEFAULT_BITRATE, ENCODER_VERSION
 from narration.engine import MAX_SPEED, MIN_SPEED, Engine
 from narration.errors import InvalidSpeedError
-from narration.finish import finish_part
+from narration.finish import exit_with_parent, finish_part
 from narration.join import join_segments
 from narration.loudness import TARGET_LUFS, TRUE_PEAK_CEILING
 from narration.normalize import NORMALIZER_VERSION
@@ -43,10 +44,11 @@ from narration.timeline import RenderedChapter
 
 log = logging.getLogger(__name__)
 
-PART_CHARS = 2000
-"""Spoken characters per part, about two minutes of speech: long chapters are split into parts
-of at most about this much, at paragraph ends where possible. Bounds memory, spreads a chapter
-over workers, and lets an edit re-render two minutes rather than a whole chapter."""
+PART_CHARS = 1200
+"""Spoken characters per part, about 75 seconds of speech: long chapters are split into parts
+of at most about this much, at paragraph ends where possible. Bounds memory (a part is ~14 MB
+per float copy at 44.1 kHz, and finishing holds a few), spreads a chapter over workers, and
+lets an edit re-render a minute rather than a whole chapter."""
 PENDING_PARTS = 2
 """Rendered parts waiting for the encoder process before synthesis waits: enough to keep it
 busy, few enough to bound memory."""
@@ -222,7 +224,8 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="narrator-parts-") as folder, \
             concurrent.futures.ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn")) as encoder:
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent,
+                initargs=(os.getpid(),)) as encoder:
         finished: list[tuple[concurrent.futures.Future, Path]] = []
         for index, part in enumerate(parts):
             tracker.chapter = part.chapter
