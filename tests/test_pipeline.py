@@ -2,19 +2,27 @@
 
 import json
 import subprocess
+import sys
+import textwrap
+import time
 from dataclasses import replace
+from pathlib import Path
+
+import psutil
 
 import pytest
 
 from narration.cache import SentenceCache
 from narration.errors import InvalidSpeedError, NothingSpeakableError
-from narration.pipeline import narrate, plan_parts
+from narration.pipeline import narrate, plan_parts, speak_mp3
 from narration.reading import read_markdown, read_plain
 from narration.render import Pauses
 from narration.script import Pause, build_script
 from narration.segment_cache import SegmentCache
-from tests.checks import parse_vtt
+from tests.checks import decode, parse_vtt
 from tests.fakes import ToneEngine
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TEXT = """# A short review
 
@@ -175,3 +183,51 @@ def test_a_failure_in_the_encoder_process_writes_nothing(tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         narrate(read_markdown(TEXT), ToneEngine(), tmp_path / "out" / "a.mp3", bitrate="fast")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_encoder_process_does_not_outlive_a_killed_narration(tmp_path):
+    """SIGKILL the narrating process while its encoder process works: the encoder leaves too,
+    and no MP3 appears."""
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from narration.pipeline import narrate
+        from narration.reading import read_plain
+        from tests.fakes import ToneEngine
+        from tests.test_pipeline import LONG_TEXT
+
+        class SlowEngine(ToneEngine):
+            def synthesize(self, text, speed=1.0):
+                time.sleep(0.2)
+                return super().synthesize(text, speed)
+
+        if __name__ == "__main__":
+            narrate(read_plain(LONG_TEXT), SlowEngine(), Path({str(tmp_path / 'a.mp3')!r}))
+        """)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        parent = psutil.Process(child.pid)
+        while not [p for p in parent.children() if "spawn_main" in " ".join(p.cmdline())]:
+            assert time.monotonic() < deadline and child.poll() is None
+            time.sleep(0.2)
+        encoder = next(p for p in parent.children() if "spawn_main" in " ".join(p.cmdline()))
+    finally:
+        child.kill()
+        child.wait()
+    encoder.wait(timeout=60)  # psutil.TimeoutExpired if it stayed (it checks every second)
+    assert not (tmp_path / "a.mp3").exists()
+
+
+def test_speech_is_one_mp3_of_every_part_without_tags(tmp_path):
+    """What /v1/audio/speech sends: the same parts and segments, joined in memory."""
+    scripts = build_script(read_plain("Opening words.\n\n" + LONG_TEXT), max_chars=400)
+    data = speak_mp3(scripts, ToneEngine(), speed=1.25)
+    (tmp_path / "speech.mp3").write_bytes(data)
+    assert data[:2] == b"\xff\xfb"  # frames first: no ID3 tag
+    parts = plan_parts(scripts)
+    assert len(parts) > 2
+    audio = decode(tmp_path / "speech.mp3")
+    words = sum(len(u.spoken.split()) for s in scripts for u in s.utterances)
+    pauses = sum(0.35 if u.pause == Pause.SENTENCE else 0.8 for s in scripts for u in s.utterances)
+    expected = words * 0.1 / 1.25 + pauses - 0.8 + 0.6  # lead-in first, no pause after the last
+    assert len(audio) / 44100 == pytest.approx(expected, abs=0.05 * len(parts))
