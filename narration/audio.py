@@ -14,7 +14,7 @@ def samples_for(seconds: float, rate: int) -> int:
 
 @dataclass(frozen=True)
 class Audio:
-    """A mono clip. Engines return these; assembly resamples them to one output rate."""
+    """A mono clip. Engines return these; rendering resamples them to one output rate."""
 
     samples: np.ndarray
     """float32, shape (n,), values in [-1, 1]."""

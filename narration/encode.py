@@ -42,8 +42,10 @@ from one encode to the next."""
 
 def to_int16(samples: np.ndarray) -> np.ndarray:
     """Float samples in [-1, 1] as 16-bit PCM, clipped rather than wrapped."""
-    scaled = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767.0
-    return np.round(scaled).astype("<i2")
+    scaled = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)  # the one float copy
+    scaled *= 32767.0
+    np.rint(scaled, out=scaled)
+    return scaled.astype("<i2")
 
 
 def export_mp3(audio: Audio, path: str | os.PathLike, bitrate: str) -> None:

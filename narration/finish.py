@@ -4,6 +4,8 @@ process starts by importing only the audio modules (the normalizer's imports tak
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 from narration.encode import DEFAULT_BITRATE
 from narration.segment import Segment, encode_segment
@@ -20,3 +22,19 @@ def finish_part(rendered: RenderedChapter, mp3_path: str | os.PathLike, *, chapt
     if segments is not None and key is not None:
         segments.put(key, segment, mp3_path)
     return segment
+
+
+def exit_with_parent(parent: int) -> None:
+    """Initializer of the encoder process: leave when the narrating process is gone.
+
+    A process pool's worker waits on a queue whose pipe it also holds open for writing, so a
+    parent killed outright (SIGKILL, OOM) would leave it waiting forever; this checks once a
+    second instead.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

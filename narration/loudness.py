@@ -112,9 +112,7 @@ def block_true_peaks(samples: np.ndarray, rate: int, block: int,
     instead of all of it (4× fewer samples to filter, and no 4× copy in memory).
     """
     samples = np.asarray(samples, dtype=np.float32)
-    blocks = -(-len(samples) // block)
-    padded = np.pad(np.abs(samples), (0, blocks * block - len(samples)))
-    peaks = padded.reshape(blocks, block).max(axis=1) if blocks else np.zeros(0, np.float32)
+    peaks = _block_peaks(samples, block)
     candidates = (peaks * 10 ** (OVERSHOOT_DB / 20) >= relevant_above) & (peaks > 0)
     for first, last in _runs(candidates, bridge=MERGE_BLOCKS):
         start, stop = first * block, min(len(samples), (last + 1) * block)
@@ -125,6 +123,16 @@ def block_true_peaks(samples: np.ndarray, rate: int, block: int,
         region = np.pad(region, (0, (last + 1 - first) * width - len(region)))
         peaks[first:last + 1] = np.maximum(peaks[first:last + 1],
                                            region.reshape(-1, width).max(axis=1))
+    return peaks
+
+
+def _block_peaks(samples: np.ndarray, block: int) -> np.ndarray:
+    """Largest absolute sample per block, from views: no copy of a long clip."""
+    whole = len(samples) // block * block
+    body = samples[:whole].reshape(-1, block)
+    peaks = np.maximum(body.max(axis=1), -body.min(axis=1)) if whole else np.zeros(0, np.float32)
+    if whole < len(samples):
+        peaks = np.append(peaks, np.abs(samples[whole:]).max())
     return peaks
 
 

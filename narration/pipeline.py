@@ -5,7 +5,8 @@ One pipeline for every front end. The CLI calls `narrate`, which streams: each p
 it is spoken, is finished (loudness, encode, decoded check) in an encoder process beside
 synthesis, so memory holds a part or two whatever the length. The workers run the same pieces
 one part per task: `plan_parts` once, `produce_part` (or `render_part` then
-`narration.finish.finish_part`) for each part, and `narration.join.join_segments` at the end; /v1/audio/speech uses them in-process.
+`narration.finish.finish_part`) for each part, and `narration.join.join_segments` at the end; /v1/audio/speech calls `speak_mp3`,
+the same parts finished in-process.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import math
 import multiprocessing
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,8 +33,8 @@ from narration.document import Document
 from narration.encode import DEFAULT_BITRATE, ENCODER_VERSION
 from narration.engine import MAX_SPEED, MIN_SPEED, Engine
 from narration.errors import InvalidSpeedError
-from narration.finish import finish_part
-from narration.join import join_segments
+from narration.finish import exit_with_parent, finish_part
+from narration.join import join_segments, write_frames
 from narration.loudness import TARGET_LUFS, TRUE_PEAK_CEILING
 from narration.normalize import NORMALIZER_VERSION
 from narration.render import OUTPUT_RATE, Pauses, render_chapter
@@ -43,10 +46,11 @@ from narration.timeline import RenderedChapter
 
 log = logging.getLogger(__name__)
 
-PART_CHARS = 2000
-"""Spoken characters per part, about two minutes of speech: long chapters are split into parts
-of at most about this much, at paragraph ends where possible. Bounds memory, spreads a chapter
-over workers, and lets an edit re-render two minutes rather than a whole chapter."""
+PART_CHARS = 1200
+"""Spoken characters per part, about 75 seconds of speech: long chapters are split into parts
+of at most about this much, at paragraph ends where possible. Bounds memory (a part is ~14 MB
+per float copy at 44.1 kHz, and finishing holds a few), spreads a chapter over workers, and
+lets an edit re-render a minute rather than a whole chapter."""
 PENDING_PARTS = 2
 """Rendered parts waiting for the encoder process before synthesis waits: enough to keep it
 busy, few enough to bound memory."""
@@ -124,17 +128,27 @@ def plan_parts(scripts: Sequence[ChapterScript], *, pauses: Pauses = Pauses(),
 
 
 def _split(utterances: tuple[Utterance, ...], max_chars: int) -> list[tuple[Utterance, ...]]:
-    total = sum(len(u.spoken) for u in utterances)
+    """Greedy cuts: at a paragraph end once a part has its share of the chapter or the next
+    paragraph would not fit; between sentences only when the paragraph alone does not fit."""
+    sizes = [len(u.spoken) for u in utterances]
+    total = sum(sizes)
     target = total / max(1, math.ceil(total / max_chars))
+    to_paragraph_end = sizes[:]  # spoken characters from each utterance to its paragraph's end
+    for index in range(len(utterances) - 2, -1, -1):
+        if utterances[index].pause != Pause.PARAGRAPH:
+            to_paragraph_end[index] += to_paragraph_end[index + 1]
     pieces, start, size = [], 0, 0
     for index, utterance in enumerate(utterances[:-1]):
-        size += len(utterance.spoken)
-        following = len(utterances[index + 1].spoken)
-        if (size >= target and utterance.pause == Pause.PARAGRAPH) or size + following > max_chars:
+        size += sizes[index]
+        if utterance.pause == Pause.PARAGRAPH:
+            cut = size >= target or size + to_paragraph_end[index + 1] > max_chars
+        else:
+            cut = size + sizes[index + 1] > max_chars
+        if cut:
             pieces.append(utterances[start:index + 1])
             start, size = index + 1, 0
     pieces.append(utterances[start:])
-    return [piece for piece in pieces if piece]
+    return pieces
 
 
 def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
@@ -206,6 +220,41 @@ def produce_part(part: Part, engine: Engine, mp3_path: str | Path, *, speed: flo
     return segment
 
 
+def narrate_parts(parts: Sequence[Part], engine: Engine, folder: str | Path, *,
+                  speed: float = 1.0, bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
+                  sentences: SentenceCache | None = None, segments: SegmentCache | None = None,
+                  on_spoken: SpokenCallback = lambda u, hit: None,
+                  on_part: Callable[[Part], None] = lambda part: None,
+                  encoder: concurrent.futures.Executor | None = None) -> list[tuple[Segment, Path]]:
+    """Every part as a segment file `<index>.mp3` in `folder`, in order.
+
+    With an `encoder` (a one-process pool), synthesis goes on here while the encoder finishes
+    the parts already spoken, at most `PENDING_PARTS` behind; without one, each part is
+    finished in this process before the next is spoken (`produce_part`).
+    """
+    finished: list[tuple[concurrent.futures.Future, Path]] = []
+    for index, part in enumerate(parts):
+        on_part(part)
+        path = Path(folder) / f"{index}.mp3"
+        if encoder is None:
+            finished.append((_resolved(produce_part(
+                part, engine, path, speed=speed, bitrate=bitrate, pauses=pauses,
+                sentences=sentences, segments=segments, on_spoken=on_spoken)), path))
+            continue
+        key = part_key(part, engine, speed, bitrate, pauses)
+        segment = cached_part(part, key, segments, path, on_spoken)
+        if segment is not None:
+            finished.append((_resolved(segment), path))
+            continue
+        rendered = render_part(part.script, engine, speed, sentences, on_spoken, pauses=pauses)
+        _wait_for_room([future for future, _ in finished])
+        finished.append((encoder.submit(finish_part, rendered, path, chapter=part.chapter,
+                                        lead=part.lead, bitrate=bitrate, segments=segments,
+                                        key=key), path))
+        del rendered  # the encoder process has its own copy
+    return [(future.result(), path) for future, path in finished]
+
+
 def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float = 1.0,
             cache: SentenceCache | None = None, cover: bytes | None = None,
             bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
@@ -213,40 +262,40 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
             segments: SegmentCache | None = None) -> EpisodeFiles:
     """Write `mp3_path` and its chapters JSON and WebVTT sidecars; nothing is written on failure.
 
-    Streaming: synthesis runs here while an encoder process finishes the parts already spoken,
-    at most `PENDING_PARTS` behind; the segments wait in a temp folder for the join.
+    Streaming (`narrate_parts` with an encoder process), so memory stays bounded whatever the
+    length; the segments wait in a temp folder for the join. The encoder process is started
+    with "spawn", so a script that calls this needs the usual `if __name__ == "__main__":`.
     """
     check_speed(speed)
     scripts = build_script(document, max_chars=engine.max_chars)
-    parts = plan_parts(scripts, pauses=pauses)
     tracker = _Tracker(scripts, on_progress)
     meta = document.metadata
     cover = cover or render_cover(meta.title or scripts[0].title, meta.headline)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="narrator-parts-") as folder, \
             concurrent.futures.ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn")) as encoder:
-        finished: list[tuple[concurrent.futures.Future, Path]] = []
-        for index, part in enumerate(parts):
-            tracker.chapter = part.chapter
-            path = Path(folder) / f"{index}.mp3"
-            key = part_key(part, engine, speed, bitrate, pauses)
-            segment = cached_part(part, key, segments, path, tracker.spoken)
-            if segment is not None:
-                finished.append((_resolved(segment), path))
-                continue
-            rendered = render_part(part.script, engine, speed, cache, tracker.spoken,
-                                   pauses=pauses)
-            _wait_for_room([future for future, _ in finished])
-            finished.append((encoder.submit(finish_part, rendered, path, chapter=part.chapter,
-                                            lead=part.lead, bitrate=bitrate, segments=segments,
-                                            key=key), path))
-            del rendered  # the encoder process has its own copy
-        done = [(future.result(), path) for future, path in finished]
-        log.info("narrated %d parts (%d utterances, %d from cache) in %.1f s", len(parts),
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent,
+                initargs=(os.getpid(),)) as encoder:
+        done = narrate_parts(plan_parts(scripts, pauses=pauses), engine, folder, speed=speed,
+                             bitrate=bitrate, pauses=pauses, sentences=cache, segments=segments,
+                             on_spoken=tracker.spoken, on_part=tracker.start_part,
+                             encoder=encoder)
+        log.info("narrated %d parts (%d utterances, %d from cache) in %.1f s", len(done),
                  tracker.done, tracker.cached, time.perf_counter() - started)
         Path(mp3_path).parent.mkdir(parents=True, exist_ok=True)
         return join_segments(done, meta, Path(mp3_path), cover=cover)
+
+
+def speak_mp3(scripts: Sequence[ChapterScript], engine: Engine, *, speed: float = 1.0,
+              bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses()) -> bytes:
+    """A short text's MP3 (no tags), made in this process: for /v1/audio/speech."""
+    check_speed(speed)
+    with tempfile.TemporaryDirectory(prefix="narrator-speech-") as folder:
+        done = narrate_parts(plan_parts(scripts, pauses=pauses), engine, folder, speed=speed,
+                             bitrate=bitrate, pauses=pauses)
+        buffer = io.BytesIO()
+        write_frames(buffer, done)
+        return buffer.getvalue()
 
 
 def _resolved(segment: Segment) -> concurrent.futures.Future:
@@ -275,6 +324,9 @@ class _Tracker:
         self.total = sum(len(s.utterances) for s in scripts)
         self.chars = sum(len(u.spoken) for s in scripts for u in s.utterances)
         self.chapter = self.done = self.chars_done = self.cached = 0
+
+    def start_part(self, part: Part) -> None:
+        self.chapter = part.chapter
 
     def spoken(self, utterance: Utterance, hit: bool) -> None:
         self.done += 1

@@ -83,7 +83,8 @@ def render_chapter(script: ChapterScript, speak: Callable[[Utterance], Audio], *
 
     Cue times come from integer sample counts, so they are exact to the sample. Nothing is
     trimmed from engine output: what the engine returns is where the cue is. No pause follows
-    the chapter's last utterance; the gap between chapters belongs to `assemble_episode`.
+    the last utterance: the silence before the next chapter or part is that one's lead
+    (`narration.segment.encode_segment`).
     """
     fade = samples_for(pauses.fade, rate)
     pieces: list[np.ndarray] = []

@@ -1,10 +1,7 @@
-"""ID3 tags with chapters, and writing an episode's MP3 and sidecars all-or-nothing."""
+"""ID3 tags with chapters, and where an episode's files go (narration.join writes them)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +10,8 @@ from typing import Sequence
 from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TIT3, TPE1, CTOCFlags
 
 from narration.document import Metadata
-from narration.encode import DEFAULT_BITRATE, encode_mp3_to
-from narration.files import atomic_path
-from narration.sidecars import chapters_json, milliseconds, webvtt
-from narration.timeline import ChapterMark, Episode
-
-log = logging.getLogger(__name__)
+from narration.sidecars import milliseconds
+from narration.timeline import ChapterMark
 
 ALBUM = "narrator"
 """TALB for every episode: music players then group all narrations together, the way a podcast
@@ -84,32 +77,4 @@ def write_tags(path: str | os.PathLike, metadata: Metadata, chapters: Sequence[C
         tags.add(CHAP(element_id=element_id, start_time=milliseconds(mark.start),
                       end_time=milliseconds(mark.end), start_offset=NO_OFFSET,
                       end_offset=NO_OFFSET, sub_frames=[TIT2(encoding=1, text=mark.title)]))
-    # Replaces any tag ffmpeg wrote (it adds an ID3v2.4 encoder tag) with ours.
     tags.save(os.fspath(path), v2_version=3)
-
-
-def write_episode(episode: Episode, metadata: Metadata, mp3_path: str | os.PathLike, *,
-                  cover: bytes | None = None, bitrate: str = DEFAULT_BITRATE,
-                  comment: str = "Narrated by narrator.") -> EpisodeFiles:
-    """Encode, tag and write the MP3 with its chapters JSON and WebVTT, all or nothing.
-
-    Everything is written to temp files beside the targets first; on success the sidecars are
-    renamed into place and the MP3 last, so a reader that finds the MP3 finds its sidecars.
-    On any failure every temp file is removed and earlier files at the targets stay as they were.
-    """
-    mp3 = Path(mp3_path)
-    json_path, vtt_path = sidecar_paths(mp3)
-    if cover:
-        image_mime(cover)  # fail before the slow encode
-    with contextlib.ExitStack() as stack:
-        # ExitStack renames in reverse order of entry: VTT, then JSON, then the MP3.
-        mp3_temp = stack.enter_context(atomic_path(mp3))
-        json_temp = stack.enter_context(atomic_path(json_path))
-        vtt_temp = stack.enter_context(atomic_path(vtt_path))
-        encode_mp3_to(episode.audio, mp3_temp, bitrate=bitrate)
-        write_tags(mp3_temp, metadata, episode.chapters, cover=cover, comment=comment)
-        document = chapters_json(episode.chapters, metadata)
-        json_temp.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
-        vtt_temp.write_text(webvtt(episode.cues), encoding="utf-8")
-    log.info("wrote %s with %d chapters and %d cues", mp3, len(episode.chapters), len(episode.cues))
-    return EpisodeFiles(mp3, json_path, vtt_path, episode.audio.seconds)

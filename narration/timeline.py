@@ -32,12 +32,3 @@ class RenderedChapter:
     title: str
     audio: Audio
     cues: tuple[Cue, ...]
-
-
-@dataclass(frozen=True)
-class Episode:
-    """The whole narration: one clip, its chapter marks and its cues, all in episode time."""
-
-    audio: Audio
-    chapters: tuple[ChapterMark, ...]
-    cues: tuple[Cue, ...]

@@ -76,3 +76,22 @@ class BabbleEngine(ToneEngine):
         babble = noise * syllables
         peak = np.max(np.abs(babble)) if n else 1.0
         return Audio((self.amplitude * babble / peak).astype(np.float32), self.sample_rate)
+
+
+def fake_segment(rendered, *, chapter: int, lead: float, delay: int = 576):
+    """The record `encode_segment` would return for `rendered`, by arithmetic alone: lead
+    silence first, LAME's frames (1152 samples at 44.1 kHz), its delay and a whole frame's
+    padding or less beyond 576 samples. For layout tests that need no audio."""
+    from narration.audio import samples_for
+    from narration.segment import Segment
+    from narration.timeline import Cue
+
+    rate = rendered.audio.rate
+    lead_samples = samples_for(lead, rate)
+    samples = lead_samples + len(rendered.audio.samples)
+    per_frame = 1152 if rate >= 32000 else 576
+    frames = -(-(delay + samples + 576) // per_frame)
+    offset = lead_samples / rate
+    return Segment(rendered.title, chapter, rate, samples, lead_samples, delay,
+                   frames * per_frame - delay - samples, frames,
+                   tuple(Cue(offset + c.start, offset + c.end, c.text) for c in rendered.cues))

@@ -1,4 +1,5 @@
-"""Chapters join with exact gaps and marks; the episode comes out at podcast loudness."""
+"""The episode's layout follows the segments' frames exactly; every segment comes out at podcast
+loudness."""
 
 import math
 
@@ -6,14 +7,17 @@ import numpy as np
 import pyloudnorm
 import pytest
 
+from tests.checks import ebur128
 from tests.fakes import BabbleEngine, ToneEngine, make_speak
-from narration.assemble import assemble_episode
 from narration.audio import Audio
 from narration.errors import NothingSpeakableError
+from narration.join import place_segments
 from narration.loudness import (TRUE_PEAK_CEILING, integrated_loudness, normalize_loudness,
                                 true_peak)
 from narration.render import OUTPUT_RATE, Pauses, render_chapter
 from narration.script import ChapterScript, Pause, Utterance
+from narration.segment import Segment, encode_segment
+from narration.timeline import Cue
 
 
 def script(title: str, sentences: list[str]) -> ChapterScript:
@@ -21,13 +25,6 @@ def script(title: str, sentences: list[str]) -> ChapterScript:
     utterances = [Utterance(title, title, Pause.TITLE)]
     utterances += [Utterance(s, s, Pause.SENTENCE) for s in sentences]
     return ChapterScript(title, tuple(utterances))
-
-
-SCRIPTS = [
-    script("Introduction", ["Her, 2013.", "Directed by Spike Jonze."]),
-    script("The letters", ["Theodore writes other people's letters.", "He is good at it."]),
-    script("The voice", ["Samantha laughs.", "It changes everything for both of them."]),
-]
 
 
 # Sentences of narration length (about 4 s each at a speaking pace of 0.3 s a word), so the
@@ -43,58 +40,66 @@ def lufs(samples: np.ndarray) -> float:
     return pyloudnorm.Meter(OUTPUT_RATE).integrated_loudness(samples.astype(np.float64))
 
 
-def test_chapter_marks_are_sums_of_chapter_lengths_and_gaps():
+def segment(title: str, chapter: int, *, lead: float, seconds: float, cues=(),
+            delay: int = 576) -> Segment:
+    """A segment record as the encoder would describe `seconds` of PCM after `lead`."""
+    samples = round((lead + seconds) * OUTPUT_RATE)
+    frames = -(-(delay + samples + 600) // 1152)
+    padding = frames * 1152 - delay - samples  # what the encoder pads to a whole frame
+    return Segment(title, chapter, OUTPUT_RATE, samples, round(lead * OUTPUT_RATE), delay,
+                   padding, frames, tuple(Cue(lead + a, lead + b, text) for a, b, text in cues))
+
+
+def test_chapter_marks_and_cues_follow_the_frames_of_each_segment():
     pauses = Pauses()
-    rendered = [render_chapter(s, make_speak(ToneEngine(24000)), pauses=pauses) for s in SCRIPTS]
-    episode = assemble_episode(rendered, pauses=pauses)
-
-    lead_in = round(pauses.lead_in * OUTPUT_RATE)
-    gap = round(pauses.chapter * OUTPUT_RATE)
-    lengths = [len(chapter.audio.samples) for chapter in rendered]
-    starts = [lead_in + sum(lengths[:i]) + i * gap for i in range(len(lengths))]
-    total = lead_in + sum(lengths) + gap * (len(lengths) - 1)
-
-    assert len(episode.audio.samples) == total
-    assert [m.title for m in episode.chapters] == [s.title for s in SCRIPTS]
-    assert episode.chapters[0].start == 0.0  # marks cover the whole file
-    for mark, start in zip(episode.chapters[1:], starts[1:]):
-        assert mark.start == pytest.approx(start / OUTPUT_RATE, abs=0.001)
-    for mark, following in zip(episode.chapters, episode.chapters[1:]):
+    segments = [
+        segment("One", 0, lead=pauses.lead_in, seconds=3.3, cues=[(0, 1, "One"), (1.5, 3.3, "a")]),
+        segment("Two", 1, lead=pauses.chapter, seconds=2.0, cues=[(0, 0.5, "Two")]),
+        segment("Two", 1, lead=pauses.paragraph, seconds=4.1, cues=[(0, 4.1, "b")]),
+        segment("Three", 2, lead=pauses.chapter, seconds=0.2, cues=[(0, 0.2, "Three")]),
+    ]
+    placed = place_segments(segments)
+    # Segment k's first sample plays after every earlier segment's whole frames.
+    starts = [sum(s.frames for s in segments[:k]) * 1152 for k in range(len(segments))]
+    assert placed.samples == starts[-1] + segments[-1].frames * 1152 - 576 - segments[-1].padding
+    assert [m.title for m in placed.chapters] == ["One", "Two", "Three"]  # parts form one mark
+    assert placed.chapters[0].start == 0.0
+    assert placed.chapters[1].start == pytest.approx((starts[1] + segments[1].lead) / OUTPUT_RATE)
+    assert placed.chapters[2].start == pytest.approx((starts[3] + segments[3].lead) / OUTPUT_RATE)
+    for mark, following in zip(placed.chapters, placed.chapters[1:]):
         assert mark.end == following.start
-    assert episode.chapters[-1].end == pytest.approx(total / OUTPUT_RATE, abs=1e-9)
-
-    # Cues move into episode time: each chapter's cues shift by where that chapter starts.
-    shifted = [(start / OUTPUT_RATE + c.start, start / OUTPUT_RATE + c.end, c.text)
-               for chapter, start in zip(rendered, starts) for c in chapter.cues]
-    assert len(episode.cues) == len(shifted)
-    for cue, (start, end, text) in zip(episode.cues, shifted):
-        assert (cue.start, cue.end, cue.text) == (pytest.approx(start, abs=0.001),
-                                                  pytest.approx(end, abs=0.001), text)
-    # Jumping to a chapter lands on its spoken title; the first words follow the lead-in.
-    assert episode.cues[0].start == pytest.approx(pauses.lead_in, abs=0.001)
-    first_cues = [cue for cue in episode.cues if cue.text in {s.title for s in SCRIPTS}]
-    for mark, cue in zip(episode.chapters[1:], first_cues[1:]):
-        assert abs(mark.start - cue.start) < 0.05
+    assert placed.chapters[-1].end == pytest.approx(placed.duration)
+    expected = [(start / OUTPUT_RATE + c.start, start / OUTPUT_RATE + c.end, c.text)
+                for s, start in zip(segments, starts) for c in s.cues]
+    assert [(c.start, c.end, c.text) for c in placed.cues] == [
+        (pytest.approx(a, abs=1e-4), pytest.approx(b, abs=1e-4), t) for a, b, t in expected]
+    # Jumping to a chapter lands on its spoken title.
+    assert [c.start for c in placed.cues if c.text in ("Two", "Three")] == pytest.approx(
+        [m.start for m in placed.chapters[1:]], abs=1e-4)
 
 
-def test_no_chapters_is_the_users_error():
+def test_parts_of_a_chapter_must_be_consecutive():
+    parts = [segment("A", 0, lead=0.6, seconds=1), segment("B", 1, lead=1.2, seconds=1),
+             segment("A", 0, lead=0.35, seconds=1)]
+    with pytest.raises(ValueError, match="not consecutive"):
+        place_segments(parts)
+
+
+def test_no_segments_is_the_users_error():
     with pytest.raises(NothingSpeakableError):
-        assemble_episode([])
+        place_segments([])
 
 
-def test_a_loud_and_a_quiet_voice_end_at_minus_16_lufs_under_the_peak_ceiling():
+def test_a_loud_and_a_quiet_voice_each_end_at_minus_16_lufs(tmp_path):
+    """Each chapter is brought to the target on its own, as decoded from its MP3."""
     loud = make_speak(BabbleEngine(22050, seconds_per_word=0.3, amplitude=0.95))
     quiet = make_speak(BabbleEngine(24000, seconds_per_word=0.3, amplitude=0.05))
-    rendered = [render_chapter(LONG_SCRIPTS[0], loud), render_chapter(LONG_SCRIPTS[1], quiet),
-                render_chapter(LONG_SCRIPTS[2], loud)]
-    episode = assemble_episode(rendered)
-    finished = normalize_loudness(episode.audio)  # what the encoder does before encoding
-    assert lufs(finished.samples) == pytest.approx(-16.0, abs=0.5)
-    assert true_peak(finished) <= -1.0
-    # One gain for the whole episode: the quiet chapter stays quieter than the loud ones.
-    quiet_part = finished.samples[round(episode.chapters[1].start * OUTPUT_RATE):
-                                       round(episode.chapters[1].end * OUTPUT_RATE)]
-    assert np.max(np.abs(quiet_part)) < 0.2
+    for index, speak in enumerate((loud, quiet)):
+        path = tmp_path / f"{index}.mp3"
+        encode_segment(render_chapter(LONG_SCRIPTS[index], speak), path, chapter=index, lead=1.2)
+        integrated, peak = ebur128(path)
+        assert integrated == pytest.approx(-16.0, abs=0.7)
+        assert peak <= -1.0
 
 
 def test_the_limiter_holds_speech_like_peaks_under_the_ceiling_at_target_loudness():

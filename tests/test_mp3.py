@@ -10,16 +10,16 @@ from mutagen.mp3 import MP3
 
 from tests.checks import decode, ebur128, parse_vtt
 from tests.fakes import BabbleEngine, ToneEngine, make_speak
-from narration import tags as tags_module
-from narration.assemble import assemble_episode
+from narration import encode as encode_module
 from narration.cover import render_cover
 from narration.document import Metadata
-from narration.encode import AudioSegment, encode_mp3  # pydub's, with its converter set
+from narration.encode import encode_mp3_to
+from narration.join import join_segments, place_segments
 from narration.loudness import normalize_loudness
 from narration.render import Pauses, render_chapter
 from narration.script import ChapterScript, Pause, Utterance
+from narration.segment import encode_segment
 from narration.sidecars import vtt_timestamp, webvtt
-from narration.tags import write_episode
 from narration.timeline import Cue
 
 METADATA = Metadata(title="Her", headline="Falling in love with AI", author="A. Reviewer",
@@ -39,18 +39,32 @@ SCRIPTS = [
 ]
 
 
+def segments_of(scripts, speak, folder):
+    """Each chapter as its final segment, laid out as an episode is."""
+    pauses = Pauses()
+    return [(encode_segment(render_chapter(script, speak), folder / f"{index}.mp3",
+                            chapter=index, lead=pauses.chapter if index else pauses.lead_in),
+             folder / f"{index}.mp3") for index, script in enumerate(scripts)]
+
+
 @pytest.fixture(scope="module")
-def episode():
+def segments(tmp_path_factory):
     """A short episode in a speech-like voice, loud enough to need the limiter."""
     speak = make_speak(BabbleEngine(22050, seconds_per_word=0.3, amplitude=0.9))
-    return assemble_episode([render_chapter(s, speak) for s in SCRIPTS])
+    return segments_of(SCRIPTS, speak, tmp_path_factory.mktemp("segments"))
 
 
 @pytest.fixture(scope="module")
-def written(episode, tmp_path_factory):
+def episode(segments):
+    """Where chapters and cues fall, computed from the segments alone."""
+    return place_segments([segment for segment, _ in segments])
+
+
+@pytest.fixture(scope="module")
+def written(segments, tmp_path_factory):
     folder = tmp_path_factory.mktemp("episode")
     cover = render_cover("Her", "Falling in love with AI", size=1400)
-    return write_episode(episode, METADATA, folder / "her.mp3", cover=cover), cover
+    return join_segments(segments, METADATA, folder / "her.mp3", cover=cover), cover
 
 
 def test_mp3_is_mono_44k_and_decodes_to_the_episode_length(written, episode):
@@ -58,8 +72,9 @@ def test_mp3_is_mono_44k_and_decodes_to_the_episode_length(written, episode):
     info = MP3(files.mp3).info
     assert (info.channels, info.sample_rate) == (1, 44100)
     decoded = decode(files.mp3)
-    assert abs(len(decoded) / 44100 - episode.audio.seconds) < 0.05
-    assert files.duration == pytest.approx(episode.audio.seconds)
+    assert len(decoded) == episode.samples
+    assert files.duration == pytest.approx(episode.duration)
+    assert MP3(files.mp3).info.length == pytest.approx(episode.duration, abs=0.001)
 
 
 def test_ffmpeg_measures_podcast_loudness_and_true_peak(written):
@@ -73,7 +88,7 @@ def test_encoding_corrects_an_mp3_that_overshoots(tmp_path):
     measure the decoded file and try again rather than publish peaks over −1 dBTP."""
     voice = BabbleEngine(22050, seconds_per_word=0.3, amplitude=0.9)
     audio = normalize_loudness(voice.synthesize(" ".join(["word"] * 60)), ceiling_db=-0.5)
-    encode_mp3(audio, tmp_path / "loud.mp3")
+    encode_mp3_to(audio, tmp_path / "loud.mp3")
     integrated, peak = ebur128(tmp_path / "loud.mp3")
     assert peak <= -1.0
     # Holding peaks this far down costs this harsh a signal some loudness; Apple allows ±1 LU.
@@ -102,7 +117,7 @@ def test_id3_tags_and_chapters_agree_with_the_chapters_json(written, episode):
         assert frame.end_time == round(entry["endTime"] * 1000)
         assert str(frame.sub_frames["TIT2"]) == entry["title"] == mark.title
         assert (frame.start_offset, frame.end_offset) == (0xFFFFFFFF, 0xFFFFFFFF)
-    assert in_toc_order[-1].end_time == round(episode.audio.seconds * 1000)
+    assert in_toc_order[-1].end_time == round(episode.duration * 1000)
 
 
 def test_chapters_start_on_their_spoken_titles(written, episode):
@@ -146,40 +161,24 @@ def test_vtt_cue_text_is_escaped_and_kept_on_one_line(text, payload):
     assert vtt == f"WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.000\n{payload}\n"
 
 
-def short_episode():
-    speak = make_speak(ToneEngine(24000))
-    return assemble_episode([render_chapter(chapter("One", ["a b c d e"]), speak)])
-
-
-def fail_export(self, out_f, *args, **kwargs):
+def fail_export(audio, path, bitrate):
     """Write half a file, then fail, as a crashed encoder would."""
-    with open(out_f, "wb") as handle:
+    with open(path, "wb") as handle:
         handle.write(b"\xff\xfb" + b"\0" * 1000)
     raise RuntimeError("encoder died")
 
 
-def fail(*args, **kwargs):
-    raise RuntimeError("failed midway")
-
-
-@pytest.mark.parametrize("target, replacement", [
-    (AudioSegment, ("export", fail_export)),
-    (tags_module, ("write_tags", fail)),
-    (tags_module, ("webvtt", fail)),
-])
-def test_a_failure_midway_leaves_nothing_behind(tmp_path, monkeypatch, target, replacement):
-    monkeypatch.setattr(target, *replacement)
+def test_an_encoder_that_dies_midway_leaves_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(encode_module, "export_mp3", fail_export)
+    speak = make_speak(ToneEngine(24000))
     with pytest.raises(RuntimeError):
-        write_episode(short_episode(), METADATA, tmp_path / "her.mp3")
+        segments_of([chapter("One", ["a b c d e"])], speak, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failed_rerender_keeps_the_previous_files(tmp_path, monkeypatch):
-    files = write_episode(short_episode(), METADATA, tmp_path / "her.mp3")
-    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
-    assert set(before) == {"her.mp3", "her.chapters.json", "her.vtt"}
-    assert files.chapters_json.name == "her.chapters.json" and files.vtt.name == "her.vtt"
-    monkeypatch.setattr(AudioSegment, "export", fail_export)
-    with pytest.raises(RuntimeError):
-        write_episode(short_episode(), METADATA, tmp_path / "her.mp3")
-    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+def test_a_silent_episode_is_still_a_valid_mp3(tmp_path):
+    speak = make_speak(ToneEngine(24000, amplitude=0.0))
+    files = join_segments(segments_of(SCRIPTS[:2], speak, tmp_path), METADATA,
+                          tmp_path / "quiet.mp3")
+    audio = decode(files.mp3)
+    assert len(audio) == round(files.duration * 44100) and not np.any(audio)

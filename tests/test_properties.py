@@ -15,12 +15,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from fakes import ToneEngine, make_speak
-from narration.assemble import assemble_episode
+from fakes import ToneEngine, fake_segment, make_speak
 from narration.document import Chapter, Document, Metadata
 from narration.errors import EmptyTextError, InvalidTextError, NothingSpeakableError
 from narration.normalize import is_speakable, normalize
 from narration.reading import decode_text, read_markdown, read_plain
+from narration.join import place_segments
+from narration.pipeline import plan_parts
 from narration.render import Pauses, render_chapter
 from narration.script import build_script
 
@@ -184,9 +185,12 @@ def test_chapter_marks_and_cues_are_increasing_and_inside_the_audio(chapters):
         scripts = build_script(document, max_chars=ENGINE.max_chars)
     except NothingSpeakableError:
         assume(False)
-    rendered = [render_chapter(script, make_speak(ENGINE), pauses=QUICK) for script in scripts]
-    episode = assemble_episode(rendered, pauses=QUICK)
-    duration = episode.audio.seconds
+    # Small parts, so long chapters come in several.
+    segments = [fake_segment(render_chapter(part.script, make_speak(ENGINE), pauses=QUICK),
+                             chapter=part.chapter, lead=part.lead)
+                for part in plan_parts(scripts, pauses=QUICK, max_chars=60)]
+    episode = place_segments(segments)
+    duration = episode.duration
     marks = episode.chapters
     assert marks[0].start == 0 and marks[-1].end == pytest.approx(duration)
     assert all(a.start < b.start and a.end == b.start for a, b in zip(marks, marks[1:]))
