@@ -1,5 +1,6 @@
 """Short texts spoken for /v1/audio/speech, on a worker like every narration: the same pieces
-(script, parts, segments, the frame-level join), no second pipeline. The web process waits for
+(script, parts, segments, the frame-level join: `speak_mp3`), no second pipeline. WAV is the
+MP3 decoded, so both formats sound the same. The web process waits for
 the task and serves the file the task stored."""
 
 from __future__ import annotations
@@ -9,11 +10,9 @@ import tempfile
 import wave
 from pathlib import Path
 
-from narration.document import Metadata
 from narration.encode import decode_mp3, to_int16
 from narration.errors import NarrationError
-from narration.join import join_segments
-from narration.pipeline import plan_parts, produce_part
+from narration.pipeline import speak_mp3
 from narration.reading import read_chapters
 from narration.script import build_script
 from state.media import MediaStore
@@ -31,22 +30,20 @@ def speak_text(media: MediaStore, engine, request_id: str, text: str, *, speed: 
     """Say `text` as written (one untitled chapter, paragraphs at blank lines) and store it;
     the media key. Errors in the text raise NarrationError with field "input"."""
     try:
-        document = read_chapters([{"title": "", "text": text}])
-        parts = plan_parts(build_script(document, max_chars=engine.max_chars))
+        scripts = build_script(read_chapters([{"title": "", "text": text}]),
+                               max_chars=engine.max_chars)
     except NarrationError as error:
         error.field = "input"
         raise
+    mp3 = speak_mp3(scripts, engine, speed=speed, bitrate=bitrate)
+    key = speech_key(request_id, audio_format)
+    if audio_format == "mp3":
+        media.put_bytes(key, mp3, FORMATS["mp3"])
+        return key
     with tempfile.TemporaryDirectory(prefix="narrator-speech-") as folder:
-        segments = []
-        for index, part in enumerate(parts):
-            path = Path(folder) / f"{index}.mp3"
-            segments.append((produce_part(part, engine, path, speed=speed, bitrate=bitrate), path))
-        files = join_segments(segments, Metadata(), Path(folder) / "speech.mp3", cover=None)
-        key = speech_key(request_id, audio_format)
-        if audio_format == "wav":
-            media.put_bytes(key, wav_bytes(decode_mp3(files.mp3)), FORMATS["wav"])
-        else:
-            media.put_file(key, files.mp3, FORMATS["mp3"])
+        path = Path(folder) / "speech.mp3"
+        path.write_bytes(mp3)
+        media.put_bytes(key, wav_bytes(decode_mp3(path)), FORMATS["wav"])
     return key
 
 
