@@ -9,6 +9,7 @@ import voices
 from cli.progress import ProgressBar
 from narration.cache import SentenceCache
 from narration.errors import InvalidTextError
+from narration.lexicon import merge_lexicons, read_lexicon_files, service_lexicon
 from narration.pipeline import check_speed, narrate
 from narration.reading import decode_text, read_markdown, read_plain
 from narration.settings import load_settings
@@ -22,6 +23,7 @@ def run(args) -> int:
     document = _read(args)
     output = args.output or _default_output(args.input)
     cover = _read_cover(args.cover) if args.cover else None
+    lexicon = merge_lexicons([service_lexicon(settings), read_lexicon_files(args.lexicon)])
     voice = voices.load_catalogue().find(args.voice)
     engine = voices.load_engine(voice)
     cache = None
@@ -29,7 +31,7 @@ def run(args) -> int:
         cache = SentenceCache(settings.sentence_cache_dir, settings.cache_size)
     with ProgressBar(enabled=sys.stderr.isatty()) as bar:
         files = narrate(document, engine, output, speed=args.speed, cache=cache, cover=cover,
-                        bitrate=settings.bitrate, on_progress=bar.update)
+                        bitrate=settings.bitrate, on_progress=bar.update, lexicon=lexicon)
     print(f"wrote {files.mp3} ({files.duration:.0f} s), {files.chapters_json.name}, "
           f"{files.vtt.name}")
     return 0

@@ -14,8 +14,9 @@ from typing import Callable
 from narration.audio import Audio
 from narration.cache import SentenceCache, cache_key, quantize
 from narration.document import Document
-from narration.engine import MAX_SPEED, MIN_SPEED, Engine
+from narration.engine import MAX_SPEED, MIN_SPEED, Engine, spoken_key, synthesize_utterance
 from narration.errors import InvalidSpeedError
+from narration.lexicon import apply_to_scripts
 from narration.normalize import NORMALIZER_VERSION
 from narration.render import Pauses, render_chapter
 from narration.assemble import assemble_episode
@@ -60,11 +61,11 @@ def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
     """A `speak(utterance)` that asks the cache first and stores what the engine makes."""
 
     def speak(utterance: Utterance) -> Audio:
-        key = cache_key(engine.identity, speed, utterance.spoken, NORMALIZER_VERSION)
+        key = cache_key(engine.identity, speed, spoken_key(utterance), NORMALIZER_VERSION)
         audio = cache.get(key) if cache else None
         hit = audio is not None
         if not hit:
-            audio = quantize(engine.synthesize(utterance.spoken, speed))
+            audio = quantize(synthesize_utterance(engine, utterance, speed))
             if cache:
                 cache.put(key, audio)
         on_spoken(utterance, hit)
@@ -76,10 +77,10 @@ def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
 def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float = 1.0,
             cache: SentenceCache | None = None, cover: bytes | None = None,
             bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
-            on_progress: ProgressCallback | None = None) -> EpisodeFiles:
+            on_progress: ProgressCallback | None = None, lexicon=None) -> EpisodeFiles:
     """Write `mp3_path` and its chapters JSON and WebVTT sidecars; nothing is written on failure."""
     check_speed(speed)
-    scripts = build_script(document, max_chars=engine.max_chars)
+    scripts = apply_to_scripts(build_script(document, max_chars=engine.max_chars), lexicon)
     tracker = _Tracker(scripts, on_progress)
     speak = make_speaker(engine, speed, cache, tracker.spoken)
     started = time.perf_counter()
