@@ -10,11 +10,14 @@ from cli.progress import ProgressBar
 from narration.cache import SentenceCache
 from narration.errors import InvalidTextError
 from narration.lexicon import merge_lexicons, read_lexicon_files, service_lexicon
+from narration.names import find_names
 from narration.pipeline import check_speed, narrate
 from narration.reading import decode_text, read_markdown, read_plain
+from narration.script import build_script
 from narration.settings import load_settings
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown"}
+NAMES_SHOWN = 20
 
 
 def run(args) -> int:
@@ -26,6 +29,8 @@ def run(args) -> int:
     lexicon = merge_lexicons([service_lexicon(settings), read_lexicon_files(args.lexicon)])
     voice = voices.load_catalogue().find(args.voice)
     engine = voices.load_engine(voice)
+    names = find_names(build_script(document, max_chars=engine.max_chars), lexicon=lexicon,
+                       guessed=getattr(engine, "guessed_words", None))
     cache = None
     if not args.no_cache and settings.cache_size > 0:
         cache = SentenceCache(settings.sentence_cache_dir, settings.cache_size)
@@ -34,7 +39,17 @@ def run(args) -> int:
                         bitrate=settings.bitrate, on_progress=bar.update, lexicon=lexicon)
     print(f"wrote {files.mp3} ({files.duration:.0f} s), {files.chapters_json.name}, "
           f"{files.vtt.name}")
+    _print_names(names)
     return 0
+
+
+def _print_names(report) -> None:
+    """The names check in two lines: the count, then the names no lexicon covers."""
+    print(report.summary())
+    missing = [name.word for name in report.missing]
+    if missing:
+        shown = ", ".join(missing[:NAMES_SHOWN]) + (", …" if len(missing) > NAMES_SHOWN else "")
+        print(f"not in your lexicon: {shown}")
 
 
 def _read(args):

@@ -59,7 +59,7 @@ def narrator(*args, cwd):
 
 
 def test_cli_applies_lexicons_and_the_transcript_keeps_the_original(tmp_path):
-    (tmp_path / "review.txt").write_text("Nathan hires Caleb. Caleb stays.\n")
+    (tmp_path / "review.txt").write_text("Then Nathan hires Caleb. Caleb meets Ava.\n")
     (tmp_path / "names.txt").write_text("Nathan\tJonathan\n")
     (tmp_path / "more.pls").write_text(
         '<lexicon xmlns="http://www.w3.org/2005/01/pronunciation-lexicon" version="1.0" '
@@ -69,7 +69,10 @@ def test_cli_applies_lexicons_and_the_transcript_keeps_the_original(tmp_path):
                       "--lexicon", "more.pls", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     vtt = (tmp_path / "review.vtt").read_text()
-    assert "Nathan hires Caleb." in vtt and "Jonathan" not in vtt
+    assert "Then Nathan hires Caleb." in vtt and "Jonathan" not in vtt
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("3 names; 1 not in your lexicon")
+    assert lines[2] == "not in your lexicon: Ava"
 
 
 def test_cli_refuses_a_bad_lexicon_in_one_line_naming_the_entry(tmp_path):
