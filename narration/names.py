@@ -73,31 +73,21 @@ def find_names(scripts: Iterable[ChapterScript], *, lexicon: Lexicon | None = No
 
     `guessed` is the engine's `guessed_words` when it has one (Piper and Kokoro do).
     """
-    occurrences: list[tuple[int, str, str, bool, str]] = []  # chapter, sentence, word,
-    # said mid-sentence, the word right after it when only a space separates them
+    occurrences: list[tuple[int, str, str, bool]] = []  # chapter, sentence, word, mid-sentence
     for chapter, script in enumerate(scripts):
         for utterance in script.utterances:
             title = utterance.pause == Pause.TITLE
-            matches = list(WORD.finditer(utterance.text))
-            for index, match in enumerate(matches):
+            for match in WORD.finditer(utterance.text):
                 word = ENDING.sub("", match.group(0))
                 if not word:
                     continue
                 start = SENTENCE_START.search(utterance.text[:match.start()]) is not None
-                after = matches[index + 1] if index + 1 < len(matches) else None
-                follower = (after.group(0) if after and
-                            utterance.text[match.end():after.start()] == " " else "")
-                occurrences.append((chapter, utterance.text, word, not (start or title),
-                                    follower))
-    lowercase = {word for _c, _s, word, _m, _f in occurrences if word[0].islower()}
-    named = {word for _c, _s, word, mid, _f in occurrences
+                occurrences.append((chapter, utterance.text, word, not (start or title)))
+    lowercase = {word for _c, _s, word, _m in occurrences if word[0].islower()}
+    named = {word for _c, _s, word, mid in occurrences
              if mid and _is_capitalized(word) and word.lower() not in lowercase}
-    # "Domhnall Gleeson" opening a sentence: a first name is known by the name after it.
-    named |= {word for _c, _s, word, mid, follower in occurrences
-              if not mid and follower in named and _is_capitalized(word)
-              and word.lower() not in lowercase}
     names: dict[str, Name] = {}
-    for chapter, sentence, word, _mid, _follower in occurrences:
+    for chapter, sentence, word, _mid in occurrences:
         if word in named or (not word.replace("’", "'").isascii() and word.lower() not in named):
             name = names.setdefault(word, Name(word))
             name.count += 1

@@ -10,7 +10,7 @@ from voices.engines import espeak
 TEXT = """A Quiet House
 
 Nathan's house is quiet. Caleb arrives by helicopter; Nathan greets him.
-The test begins. Domhnall Gleeson plays Caleb, and Zoë Kravitz is not in it.
+The test begins. In it Domhnall Gleeson plays Caleb, and Zoë Kravitz is not in it.
 I'm sure it doesn't matter. Ava waits while Caleb and Ava talk.
 """
 
@@ -26,7 +26,7 @@ def test_names_are_capitalized_mid_sentence_and_title_words_are_not():
     assert caleb.count == 3
     assert [text for _chapter, text in caleb.sentences] == [
         "Caleb arrives by helicopter; Nathan greets him.",
-        "Domhnall Gleeson plays Caleb, and Zoë Kravitz is not in it.",
+        "In it Domhnall Gleeson plays Caleb, and Zoë Kravitz is not in it.",
         "Ava waits while Caleb and Ava talk."]
     assert report.names[0].count == 2  # "Nathan's" is Nathan
     assert all(name.guessed is None for name in report.names)  # no phonemizer asked
@@ -41,7 +41,7 @@ def test_the_lexicon_covers_names_also_inside_phrases_and_the_summary_counts_the
     assert report.summary() == "7 names; 4 not in your lexicon (1 of them guessed from spelling by the voice)"
     assert report.to_dict()["words"][4] == {
         "word": "Zoë", "count": 1, "guessed": False, "in_lexicon": False,
-        "sentences": [{"chapter": 0, "text": "Domhnall Gleeson plays Caleb, and Zoë Kravitz is not in it."}]}
+        "sentences": [{"chapter": 0, "text": "In it Domhnall Gleeson plays Caleb, and Zoë Kravitz is not in it."}]}
 
 
 def test_espeak_ng_tells_dictionary_words_from_guesses():
