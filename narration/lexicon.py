@@ -182,8 +182,17 @@ def apply_to_scripts(scripts, lexicon: Lexicon | None):
 # Parsing
 
 
-def parse_lexicon(data: bytes | str, name: str = "lexicon") -> Lexicon:
-    """A PLS document (starts with "<") or a two-column list; LexiconError names what is wrong."""
+FORMATS = ("pls", "text")
+
+
+def lexicon_format(data: str) -> str:
+    """"pls" for an XML document (it starts with "<"), else "text" (two columns)."""
+    return "pls" if data.lstrip().startswith("<") else "text"
+
+
+def parse_lexicon(data: bytes | str, name: str = "lexicon", format: str | None = None) -> Lexicon:
+    """A PLS document or a two-column list (`format` "pls" or "text"; None: by its first
+    character); LexiconError names the entry that is wrong and what is wrong with it."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
@@ -191,7 +200,8 @@ def parse_lexicon(data: bytes | str, name: str = "lexicon") -> Lexicon:
             raise LexiconError(f"{name}: not UTF-8 (byte {error.start}); save it as UTF-8.") from None
     if not data.strip():
         raise LexiconError(f"{name}: the lexicon is empty; give at least one entry.")
-    entries = _parse_pls(data, name) if data.lstrip().startswith("<") else _parse_columns(data, name)
+    format = format or lexicon_format(data)
+    entries = _parse_pls(data, name) if format == "pls" else _parse_columns(data, name)
     if not entries:
         raise LexiconError(f"{name}: the lexicon has no entries.")
     if len(entries) > MAX_ENTRIES:
