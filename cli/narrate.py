@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -34,13 +35,38 @@ def run(args) -> int:
     cache = None
     if not args.no_cache and settings.cache_size > 0:
         cache = SentenceCache(settings.sentence_cache_dir, settings.cache_size)
+    checker = _checker(engine, args.speed, names) if args.check else None
     with ProgressBar(enabled=sys.stderr.isatty()) as bar:
         files = narrate(document, engine, output, speed=args.speed, cache=cache, cover=cover,
-                        bitrate=settings.bitrate, on_progress=bar.update, lexicon=lexicon)
+                        bitrate=settings.bitrate, on_progress=bar.update, lexicon=lexicon,
+                        after_chapter=checker)
     print(f"wrote {files.mp3} ({files.duration:.0f} s), {files.chapters_json.name}, "
           f"{files.vtt.name}")
     _print_names(names)
+    if checker:
+        _write_check(checker, names, files.mp3)
     return 0
+
+
+def _checker(engine, speed: float, names):
+    """The recognition check, loaded before narrating so a missing model fails at once."""
+    from narration.check import EpisodeCheck, make_retake
+    from voices.recognizer import load_recognizer
+
+    return EpisodeCheck(load_recognizer(), make_retake(engine, speed),
+                        names=[name.word for name in names.names])
+
+
+def _write_check(checker, names, mp3: Path) -> None:
+    """NAME.check.json beside the MP3, and one line about it."""
+    from narration.check import summary
+    from narration.files import atomic_write_text
+    from voices.recognizer import PROVENANCE
+
+    report = checker.report(names=names.to_dict(), model=PROVENANCE)
+    path = mp3.with_suffix(".check.json")
+    atomic_write_text(path, json.dumps(report, ensure_ascii=False, indent=2))
+    print(f"{summary(report)} ({path.name})")
 
 
 def _print_names(report) -> None:

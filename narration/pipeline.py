@@ -24,6 +24,7 @@ from narration.cover import render_cover
 from narration.encode import DEFAULT_BITRATE
 from narration.script import ChapterScript, Utterance, build_script
 from narration.tags import EpisodeFiles, write_episode
+from narration.timeline import RenderedChapter
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,9 @@ def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
 def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float = 1.0,
             cache: SentenceCache | None = None, cover: bytes | None = None,
             bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
-            on_progress: ProgressCallback | None = None, lexicon=None) -> EpisodeFiles:
+            on_progress: ProgressCallback | None = None, lexicon=None,
+            after_chapter: Callable[[ChapterScript, RenderedChapter], RenderedChapter] | None = None
+            ) -> EpisodeFiles:
     """Write `mp3_path` and its chapters JSON and WebVTT sidecars; nothing is written on failure."""
     check_speed(speed)
     scripts = apply_to_scripts(build_script(document, max_chars=engine.max_chars), lexicon)
@@ -87,7 +90,8 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
     rendered = []
     for index, script in enumerate(scripts):
         tracker.chapter = index
-        rendered.append(render_chapter(script, speak, pauses=pauses))
+        chapter = render_chapter(script, speak, pauses=pauses)
+        rendered.append(after_chapter(script, chapter) if after_chapter else chapter)
     episode = assemble_episode(rendered, pauses=pauses)
     del rendered  # the episode holds a copy; a 25-minute episode is ~250 MB per float copy
     log.info("synthesized %d utterances (%d from cache) in %.1f s",
