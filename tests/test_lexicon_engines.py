@@ -85,3 +85,38 @@ def test_cli_refuses_a_bad_lexicon_in_one_line_naming_the_entry(tmp_path):
         "narrator: names.txt, line 2: 'k@leb' is not IPA: '@' is not an IPA symbol (X-SAMPA is "
         "not supported; write e.g. ˈkeɪləb)."]
     assert not (tmp_path / "review.mp3").exists()
+
+
+class Counting:
+    """A real voice that records what it is asked to say (same identity, so the same cache)."""
+
+    def __init__(self, engine):
+        self.engine, self.said = engine, []
+        self.identity, self.sample_rate, self.max_chars = (engine.identity, engine.sample_rate,
+                                                           engine.max_chars)
+
+    def synthesize(self, text, speed=1.0):
+        self.said.append(text)
+        return self.engine.synthesize(text, speed)
+
+    def synthesize_phonemes(self, text, phonemes, speed=1.0):
+        self.said.append(text)
+        return self.engine.synthesize_phonemes(text, phonemes, speed)
+
+
+def test_editing_a_lexicon_re_renders_only_the_sentences_it_touches(tmp_path, engine):
+    from narration.cache import SentenceCache
+    from narration.pipeline import narrate
+    from narration.reading import read_plain
+
+    document = read_plain("Caleb arrives at the house. The door is open. Nathan is waiting.\n")
+    cache = SentenceCache(tmp_path / "cache", 1 << 28)
+    voice = Counting(engine)
+    narrate(document, voice, tmp_path / "a.mp3", cache=cache,
+            lexicon=parse_lexicon("Caleb\t/ˈkeɪləb/\n"))
+    assert len(voice.said) == 3
+    voice.said.clear()
+    narrate(document, voice, tmp_path / "b.mp3", cache=cache,
+            lexicon=parse_lexicon("Caleb\t/ˈkeɪləb/\nNathan\t/ˈneɪθən/\n"))
+    assert voice.said == ["Nathan is waiting."]
+    assert "Nathan is waiting." in (tmp_path / "b.vtt").read_text()
