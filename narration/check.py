@@ -12,8 +12,10 @@ words (substitutions ≥ 60 % of four or more words). Misheard names alone do no
 synthesized again up to `max_retries` times (each retake a little slower, so even a
 deterministic engine says it differently); the best take is kept, and what stays bad is reported.
 
-The recognizer is anything with `transcribe(Audio) -> list[Word]` (voices.recognizer has the
-real one), so this module imports no model.
+Which sentence a heard word belongs to comes from aligning the chapter's heard words with its
+written words (not from word timestamps, which cost a quarter more recognition time).
+The recognizer is anything with `transcribe(Audio) -> str` (voices.recognizer has the real one),
+so this module imports no model.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
-import numpy as np
 
 from narration.audio import Audio
 from narration.normalize import normalize
@@ -40,7 +41,7 @@ RETAKE_SPEEDS = (0.94, 0.88)
 
 
 class Recognizer(Protocol):
-    def transcribe(self, audio: Audio) -> list: ...
+    def transcribe(self, audio: Audio) -> str: ...
 
 
 def comparable(text: str) -> list[str]:
@@ -154,12 +155,11 @@ def check_chapter(script: ChapterScript, chapter: RenderedChapter, recognizer: R
     """Hear a rendered chapter, retake bad sentences, and return the (re-rendered) chapter with
     its check. `names` are the words of the names check, to report the ones not heard."""
     started = time.perf_counter()
-    words = recognizer.transcribe(chapter.audio)
-    heard = _assign(words, chapter.cues)
+    heard = _assign(recognizer.transcribe(chapter.audio), script.utterances)
     clips = _clips(chapter)
     report = ChapterCheck(script.title)
     replaced = False
-    scores = [score(u.text, " ".join(h)) for u, h in zip(script.utterances, heard)]
+    scores = [score(u.text, h) for u, h in zip(script.utterances, heard)]
     retries = [0] * len(scores)
     for index, utterance in enumerate(script.utterances):
         if not scores[index].problem or retake is None:
@@ -167,7 +167,7 @@ def check_chapter(script: ChapterScript, chapter: RenderedChapter, recognizer: R
         for attempt in range(max_retries):
             take = retake(utterance, attempt)
             retries[index] += 1
-            take_score = score(utterance.text, " ".join(w.text for w in recognizer.transcribe(take)))
+            take_score = score(utterance.text, recognizer.transcribe(take))
             if take_score.problem is None or take_score.errors < scores[index].errors:
                 clips[index], scores[index], replaced = take, take_score, True
             if scores[index].problem is None:
@@ -193,18 +193,29 @@ def check_chapter(script: ChapterScript, chapter: RenderedChapter, recognizer: R
     return chapter, report
 
 
-def _assign(words: list, cues) -> list[list[str]]:
-    """Each recognized word goes to the sentence whose cue holds its middle, or else the nearest
-    one (word times are approximate and may fall in the pause between sentences)."""
-    heard: list[list[str]] = [[] for _ in cues]
-    if not cues:
-        return heard
-    for word in words:
-        middle = (word.start + word.end) / 2
-        distances = [0.0 if cue.start <= middle <= cue.end else
-                     min(abs(middle - cue.start), abs(middle - cue.end)) for cue in cues]
-        heard[int(np.argmin(distances))].append(word.text)
-    return heard
+def _assign(heard: str, utterances: Sequence[Utterance]) -> list[str]:
+    """The heard words of each utterance, by aligning all heard words with all written ones.
+
+    A heard word aligned with (or substituted for) a written word belongs to that word's
+    utterance; an inserted word belongs to the utterance of the written word before it (so a
+    repeated phrase counts against the sentence that repeated it).
+    """
+    import jiwer
+
+    owners = [index for index, u in enumerate(utterances) for _word in comparable(u.text)]
+    hyp = comparable(heard)
+    parts: list[list[str]] = [[] for _ in utterances]
+    if not owners or not hyp:
+        return ["" for _ in utterances]
+    ref = [word for u in utterances for word in comparable(u.text)]
+    for chunk in jiwer.process_words(" ".join(ref), " ".join(hyp)).alignments[0]:
+        for offset, position in enumerate(range(chunk.hyp_start_idx, chunk.hyp_end_idx)):
+            if chunk.type in ("equal", "substitute"):
+                owner = owners[chunk.ref_start_idx + offset]
+            else:  # an insertion: the utterance of the written word before it
+                owner = owners[max(chunk.ref_start_idx - 1, 0)]
+            parts[owner].append(hyp[position])
+    return [" ".join(words) for words in parts]
 
 
 def _clips(chapter: RenderedChapter) -> list[Audio]:

@@ -30,7 +30,8 @@ def test_ipa_entries_reach_the_phonemes_the_voice_speaks(engine):
     spliced = engine.phonemize(applied.spoken, applied.phonemes)
     # espeak-ng's own guesses for the two names, and ours in their place
     assert "kˈælɛbz" in plain and "vˈɪkændɚ" in plain
-    assert "ˈkeɪləbz" in spliced and "vɪˈkɑːndɚ," in spliced
+    # in espeak-ng's style: the stress mark just before the stressed vowel
+    assert "kˈeɪləbz" in spliced and "vɪkˈɑːndɚ," in spliced
     assert "kˈælɛb" not in spliced and "vˈɪkændɚ" not in spliced
     # the alias went to the phonemizer as text, the rest is untouched
     assert "dʒˈɑːnəθən" in spliced and spliced.endswith("lˈɛft.")
@@ -43,6 +44,14 @@ def test_an_utterance_with_overrides_is_spoken_through_the_phonemes(engine):
     without = synthesize_utterance(engine, Utterance("Caleb waits.", "Caleb waits."))
     assert 0.5 < with_ipa.seconds < 3.0
     assert abs(with_ipa.seconds - without.seconds) > 0.02  # a different word was said
+
+
+def test_typed_ipa_is_written_the_way_espeak_ng_writes_it():
+    from voices.engines.espeak import espeak_stress
+
+    assert espeak_stress("ˈkeɪləb") == "kˈeɪləb"
+    assert espeak_stress("ˌɛdʒiˈoʊfɔːr") == "ˌɛdʒiˈoʊfɔːɹ"
+    assert espeak_stress("ˈgliːsən") == "ɡlˈiːsən"
 
 
 def test_engines_without_phoneme_input_say_the_alias():

@@ -98,3 +98,33 @@ def phonemize_word(word: str, language: str = "en-us") -> str:
     with _lock:
         ipa, _trace = _espeak().trace(word, language)
     return ipa
+
+
+VOWELS = set("aeiouyæɑɒɐɔəɘɚɛɜɝɞɨɪʉʊʌʏøœɶɤɯᵻ")
+STRESS = "ˈˌ"
+
+
+SPELLINGS = str.maketrans({"g": "ɡ", "r": "ɹ"})
+"""IPA letters people type that espeak-ng writes otherwise: Piper's phoneme table has no ASCII
+"g" (the phoneme is dropped), and English espeak-ng writes the English r as "ɹ"."""
+
+
+def espeak_stress(ipa: str) -> str:
+    """IPA as espeak-ng writes it: each stress mark moved to just before its syllable's vowel
+    ("ˈkeɪləb" → "kˈeɪləb"), and "g"/"r" as "ɡ"/"ɹ". Piper and Kokoro were trained on
+    espeak-ng's phonemes; with the mark at the syllable's start, as dictionaries write IPA,
+    the stress lands on the consonant and names were heard worse than without a lexicon
+    (measured on Piper)."""
+    ipa = ipa.translate(SPELLINGS)
+    out: list[str] = []
+    pending = ""
+    for char in ipa:
+        if char in STRESS:
+            pending = char
+        elif pending and (char in VOWELS or char.isspace()):
+            out.append(pending)
+            pending = ""
+            out.append(char)
+        else:
+            out.append(char)
+    return "".join(out) + pending

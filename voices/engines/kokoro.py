@@ -21,6 +21,7 @@ from narration.audio import Audio
 from narration.engine import split_phonemes
 from narration.errors import VoiceUnavailableError
 from voices.engines import check_speed, data_dir, onnx_session_options, package_version
+from voices.engines.espeak import espeak_stress
 from voices.engines.speed import split_speed, time_stretch
 
 # kokoro-onnx accepts speeds 0.5-2.0 only; a base_speed above 1 can push past it, and the rest
@@ -114,7 +115,8 @@ class KokoroEngine:
         parts = []
         with _MODEL_LOCK:
             for piece, is_ipa in split_phonemes(text, phonemes):
-                said = piece if is_ipa else self._kokoro.tokenizer.phonemize(piece, self._language)
+                said = (espeak_stress(piece) if is_ipa else
+                        self._kokoro.tokenizer.phonemize(piece, self._language))
                 if said.strip():
                     parts.append(said.strip())
         return re.sub(r" ([,.;:!?])", r"\1", " ".join(parts))

@@ -17,6 +17,7 @@ from narration.audio import Audio
 from narration.engine import split_phonemes
 from narration.errors import VoiceUnavailableError
 from voices.engines import check_speed, onnx_session_options, package_version
+from voices.engines.espeak import espeak_stress
 from voices.engines.speed import split_speed, time_stretch
 
 # Piper has no hard input limit (one VITS pass per sentence it finds); 400 characters, about 25 s
@@ -138,7 +139,8 @@ def _marked(text: str, phonemes: tuple[tuple[str, str], ...]) -> str:
         if is_ipa:
             following = parts[index + 1][0] if index + 1 < len(parts) else ""
             trailing = re.match(r"[,.;:!?]*", following).group(0) if following else ""
-            out.append(f"[[ {unicodedata.normalize('NFD', piece)}{trailing} ]]")
+            ipa = unicodedata.normalize("NFD", espeak_stress(piece))
+            out.append(f"[[ {ipa}{trailing} ]]")
         elif index and parts[index - 1][1]:
             out.append(re.sub(r"^[,.;:!?]*", "", piece))
         else:
