@@ -108,9 +108,9 @@ class SentenceCheck:
     retries: int
     problem: str | None
 
-    def to_dict(self, offset: float = 0.0) -> dict:
+    def to_dict(self) -> dict:
         return {"index": self.index, "text": self.text, "heard": self.heard,
-                "start": round(self.start + offset, 3), "end": round(self.end + offset, 3),
+                "start": round(self.start, 3), "end": round(self.end, 3),
                 "retries": self.retries, "problem": self.problem}
 
 
@@ -135,11 +135,12 @@ class ChapterCheck:
     def suspect(self) -> list[SentenceCheck]:
         return [s for s in self.sentences if s.problem]
 
-    def to_dict(self, offset: float = 0.0) -> dict:
+    def to_dict(self) -> dict:
+        """JSON-ready, times in chapter time (episode_report shifts them)."""
         return {"title": self.title, "words": self.words, "errors": self.errors,
                 "wer": round(self.wer, 4),
-                "retried": [s.to_dict(offset) for s in self.retried],
-                "suspect": [s.to_dict(offset) for s in self.suspect],
+                "retried": [s.to_dict() for s in self.retried],
+                "suspect": [s.to_dict() for s in self.suspect],
                 "names_not_recognized": self.names_not_recognized,
                 "seconds": round(self.seconds, 2)}
 
@@ -225,32 +226,40 @@ def _clips(chapter: RenderedChapter) -> list[Audio]:
             for cue in chapter.cues]
 
 
-def episode_report(checks: Sequence[ChapterCheck], chapter_seconds: Sequence[float], *,
+def episode_report(chapters: Sequence[dict], chapter_seconds: Sequence[float], *,
                    pauses: Pauses = Pauses(), names: dict | None = None,
                    model: str = "") -> dict:
-    """The check of a whole episode: WER, sentences retried and still suspect (episode times),
-    names not recognized, per chapter and in total.
+    """The check of a whole episode from its chapters' checks (`ChapterCheck.to_dict()`, times
+    in chapter time, as a chapter task can store them): WER, sentences retried and still
+    suspect in episode time, names not recognized, per chapter and in total.
 
     Episode times add each chapter's start, laid out as narration.assemble lays it out (a lead-in,
-    then chapters separated by the chapter pause).
+    then chapters separated by the chapter pause); `chapter_seconds` are the rendered lengths.
     """
     offsets, position = [], pauses.lead_in
     for seconds in chapter_seconds:
         offsets.append(position)
         position += seconds + pauses.chapter
-    words = sum(c.words for c in checks)
-    errors = sum(c.errors for c in checks)
+
+    def shifted(sentence: dict, offset: float, chapter: int) -> dict:
+        return dict(sentence, start=round(sentence["start"] + offset, 3),
+                    end=round(sentence["end"] + offset, 3), chapter=chapter)
+
+    chapters = [dict(c, retried=[shifted(s, offset, i) for s in c["retried"]],
+                     suspect=[shifted(s, offset, i) for s in c["suspect"]])
+                for i, (c, offset) in enumerate(zip(chapters, offsets))]
+    words = sum(c["words"] for c in chapters)
+    errors = sum(c["errors"] for c in chapters)
     return {
         "wer": round(errors / words, 4) if words else 0.0, "words": words, "errors": errors,
-        "retried": sum(len(c.retried) for c in checks),
-        "suspect": [dict(s.to_dict(offset), chapter=i) for i, (c, offset) in
-                    enumerate(zip(checks, offsets)) for s in c.suspect],
-        "names_not_recognized": [dict(n, chapter=i) for i, c in enumerate(checks)
-                                 for n in c.names_not_recognized],
-        "seconds": round(sum(c.seconds for c in checks), 2),
+        "retried": sum(len(c["retried"]) for c in chapters),
+        "suspect": [s for c in chapters for s in c["suspect"]],
+        "names_not_recognized": [dict(n, chapter=i) for i, c in enumerate(chapters)
+                                 for n in c["names_not_recognized"]],
+        "seconds": round(sum(c["seconds"] for c in chapters), 2),
         "recognizer": model,
         "names": names,
-        "chapters": [c.to_dict(offset) for c, offset in zip(checks, offsets)],
+        "chapters": chapters,
     }
 
 
@@ -283,8 +292,8 @@ class EpisodeCheck:
         return chapter
 
     def report(self, *, names: dict | None = None, model: str = "") -> dict:
-        return episode_report(self.chapters, self.chapter_seconds, pauses=self.pauses,
-                              names=names, model=model)
+        return episode_report([c.to_dict() for c in self.chapters], self.chapter_seconds,
+                              pauses=self.pauses, names=names, model=model)
 
 
 def summary(report: dict) -> str:

@@ -23,9 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BROKEN = "The robot must pass a simple test before the end of the week."
 TEXT = f"Caleb wins a week at a house in the mountains. {BROKEN} Nobody expects what happens next."
 
-pytestmark = pytest.mark.slow
-needs_recognizer = pytest.mark.skipif(
-    whisper.missing() is not None, reason=f"recognizer not installed: {whisper.missing()}")
+def needs_recognizer(test):
+    """Slow, and skipped with the reason when the recognizer is not installed."""
+    skip = pytest.mark.skipif(whisper.missing() is not None,
+                              reason=f"recognizer not installed: {whisper.missing()}")
+    return pytest.mark.slow(skip(test))
 
 
 @pytest.mark.parametrize("reference, heard, problem", [
@@ -133,3 +135,32 @@ def test_a_lexicon_changes_what_is_heard_while_the_transcript_keeps_the_original
     assert not any("robert" in comparable(m["heard"]) for m in plain["names_not_recognized"])
     assert "Then Caleb opens the door." in vtt and "Robert" not in vtt
     assert respelled["names"]["words"][0]["in_lexicon"] is True
+
+
+class ScriptedRecognizer:
+    """Hears what the tone engine was asked to say, except one sentence it never hears."""
+
+    def __init__(self, engine, deaf_to: str):
+        self.engine, self.deaf_to = engine, deaf_to
+
+    def transcribe(self, audio) -> str:
+        said = list(self.engine.spoken)
+        self.engine.spoken.clear()
+        return " ".join(text for text in said if self.deaf_to not in text)
+
+
+def test_suspect_times_are_episode_times_in_every_chapter(tmp_path):
+    from tests.fakes import ToneEngine
+
+    engine = ToneEngine()
+    text = ("First\n\nOne two three four. Five six seven eight.\n\nSecond\n\n"
+            "Nine ten eleven twelve. The deaf sentence is never heard at all.\n")
+    check = EpisodeCheck(ScriptedRecognizer(engine, "deaf"), make_retake(engine, 1.0))
+    narrate(read_plain(text), engine, tmp_path / "x.mp3", after_chapter=check)
+    report = check.report()
+    [suspect] = report["suspect"]
+    assert (suspect["chapter"], suspect["problem"], suspect["retries"]) == (1, "silence", 2)
+    vtt = (tmp_path / "x.vtt").read_text()
+    cue = f"{_vtt_time(suspect['start'])} --> {_vtt_time(suspect['end'])}\n"
+    assert cue + "The deaf sentence is never heard at all." in vtt
+    assert report["chapters"][0]["errors"] == 0 and report["errors"] == 8

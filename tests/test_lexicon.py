@@ -1,7 +1,6 @@
 """Pronunciation lexicons: both formats parse, mistakes name their entry, matching is whole-word,
 case-aware and possessive-aware, and the sentence cache re-renders only what a lexicon touches."""
 
-from pathlib import Path
 
 import pytest
 

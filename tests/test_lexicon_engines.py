@@ -1,7 +1,6 @@
 """Lexicons through the real voices: IPA reaches the phonemes Piper and Kokoro speak, aliases
 reach every engine, and the CLI takes --lexicon files (and says which entry of a bad one is wrong)."""
 
-import json
 import os
 import subprocess
 import sys
