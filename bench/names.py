@@ -58,11 +58,41 @@ def measure(voice_name: str, lexicon_path: Path | None) -> dict:
             "date": time.strftime("%Y-%m-%d")}
 
 
+def per_name(voice_name: str) -> dict:
+    """Each lexicon entry in a carrier sentence, said without and with its entry: is it heard?"""
+    import voices
+    from narration.check import comparable
+    from narration.engine import synthesize_utterance
+    from narration.lexicon import read_lexicon_files
+    from narration.script import Utterance
+    from voices.recognizer import load_recognizer
+
+    lexicon = read_lexicon_files([TEXTS / "names.pls"])
+    engine = voices.load_engine(voices.load_catalogue().find(voice_name))
+    recognizer = load_recognizer()
+    result = {"voice": voice_name, "without": [], "with": []}
+    for entry in lexicon.entries:
+        text = f"Tonight, {entry.grapheme} was there."
+        applied = lexicon.apply(text)
+        for key, utterance in (("without", Utterance(text, text)),
+                               ("with", Utterance(text, applied.spoken, phonemes=applied.phonemes))):
+            heard = recognizer.transcribe(synthesize_utterance(engine, utterance))
+            if set(comparable(entry.grapheme)) <= set(comparable(heard)):
+                result[key].append(entry.grapheme)
+    result["entries"] = len(lexicon.entries)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--voices", default="male,female")
+    parser.add_argument("--per-name", action="store_true",
+                        help="each name alone in a carrier sentence, without and with its entry")
     args = parser.parse_args()
     for voice in args.voices.split(","):
+        if args.per_name:
+            print(json.dumps(per_name(voice)), flush=True)
+            continue
         for lexicon in (None, TEXTS / "names.pls"):
             print(json.dumps(measure(voice, lexicon)), flush=True)
 
