@@ -29,7 +29,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[coqui,test]'
+	$(PY) -m pip install -q -e '.[coqui,check,test]'
 	# torchaudio's PyPI wheel is linked against CUDA; with CPU torch it runs as pure Python.
 	$(PY) -m voices.engines.fix_torchaudio
 	touch $@

@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--author", default="", help="who wrote the text (the MP3's artist)")
     p.add_argument("--cover", type=Path, help="a square JPEG or PNG to embed as cover art")
     p.add_argument("--no-cache", action="store_true", help="synthesize every sentence afresh")
+    p.add_argument("--lexicon", type=Path, action="append", default=[], metavar="FILE",
+                   help="a pronunciation lexicon (PLS, or lines of: word, respelling or /IPA/); "
+                        "repeatable, later files win")
+    p.add_argument("--check", action="store_true",
+                   help="check the narration with a speech recognizer, retake sentences it "
+                        "cannot hear right, and write NAME.check.json beside the MP3")
     p.set_defaults(run=narrate.run)
 
     p = commands.add_parser("up", help="run the web service, a worker and Redis on this machine")

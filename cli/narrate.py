@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -9,12 +10,16 @@ import voices
 from cli.progress import ProgressBar
 from narration.cache import SentenceCache
 from narration.errors import InvalidTextError
+from narration.lexicon import merge_lexicons, read_lexicon_files, service_lexicon
+from narration.names import find_names
 from narration.pipeline import check_speed, narrate
 from narration.segment_cache import SegmentCache
 from narration.reading import decode_text, read_markdown, read_plain
+from narration.script import build_script
 from narration.settings import load_settings
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown"}
+NAMES_SHOWN = 20
 
 
 def run(args) -> int:
@@ -23,20 +28,58 @@ def run(args) -> int:
     document = _read(args)
     output = args.output or _default_output(args.input)
     cover = _read_cover(args.cover) if args.cover else None
+    lexicon = merge_lexicons([service_lexicon(settings), read_lexicon_files(args.lexicon)])
     voice = voices.load_catalogue().find(args.voice)
     engine = voices.load_engine(voice)
+    names = find_names(build_script(document, max_chars=engine.max_chars), lexicon=lexicon,
+                       guessed=getattr(engine, "guessed_words", None))
     cache = segments = None
     if not args.no_cache and settings.cache_size > 0:
         cache = SentenceCache(settings.sentence_cache_dir, settings.cache_size)
         # Segments are MP3 at about a quarter of the bytes of the 16-bit sentences they hold,
         # so a quarter of the bound keeps the segments of the narrations the sentences serve.
         segments = SegmentCache.beside(settings.sentence_cache_dir, settings.cache_size // 4)
+    checker = _checker(engine, args.speed, names) if args.check else None
     with ProgressBar(enabled=sys.stderr.isatty()) as bar:
         files = narrate(document, engine, output, speed=args.speed, cache=cache, cover=cover,
-                        bitrate=settings.bitrate, on_progress=bar.update, segments=segments)
+                        bitrate=settings.bitrate, on_progress=bar.update, segments=segments,
+                        lexicon=lexicon, after_part=checker)
     print(f"wrote {files.mp3} ({files.duration:.0f} s), {files.chapters_json.name}, "
           f"{files.vtt.name}")
+    _print_names(names)
+    if checker:
+        _write_check(checker, names, files.mp3)
     return 0
+
+
+def _checker(engine, speed: float, names):
+    """The recognition check, loaded before narrating so a missing model fails at once."""
+    from narration.check import EpisodeCheck, make_retake
+    from voices.recognizer import load_recognizer
+
+    return EpisodeCheck(load_recognizer(), make_retake(engine, speed),
+                        names=[name.word for name in names.names])
+
+
+def _write_check(checker, names, mp3: Path) -> None:
+    """NAME.check.json beside the MP3, and one line about it."""
+    from narration.check import summary
+    from narration.files import atomic_write_text
+    from voices.recognizer import PROVENANCE
+
+    report = checker.report(names=names.to_dict(), model=PROVENANCE)
+    path = mp3.with_suffix(".check.json")
+    atomic_write_text(path, json.dumps(report, ensure_ascii=False, indent=2))
+    print(f"{summary(report)} ({path.name})")
+
+
+def _print_names(report) -> None:
+    """The names check in two lines: the count, then the names no lexicon covers."""
+    print(report.summary())
+    missing = [name.word for name in report.missing]
+    if missing:
+        shown = ", ".join(missing[:NAMES_SHOWN]) + (", …" if len(missing) > NAMES_SHOWN else "")
+        print(f"not in your lexicon: {shown}")
 
 
 def _read(args):

@@ -31,8 +31,9 @@ from narration.cache import SentenceCache, cache_key, quantize
 from narration.cover import render_cover
 from narration.document import Document
 from narration.encode import DEFAULT_BITRATE, ENCODER_VERSION
-from narration.engine import MAX_SPEED, MIN_SPEED, Engine
+from narration.engine import MAX_SPEED, MIN_SPEED, Engine, spoken_key, synthesize_utterance
 from narration.errors import InvalidSpeedError
+from narration.lexicon import apply_to_scripts
 from narration.finish import exit_with_parent, finish_part
 from narration.join import join_segments, write_frames
 from narration.loudness import TARGET_LUFS, TRUE_PEAK_CEILING
@@ -73,6 +74,9 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 SpokenCallback = Callable[[Utterance, bool], None]
+AfterPart = Callable[[ChapterScript, RenderedChapter], RenderedChapter]
+"""Called with each part as rendered, before it is finished: the recognition check
+(narration.check) retakes bad sentences here and returns the part to finish."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,14 @@ class Part:
 def part_to_dict(part: Part) -> dict:
     """A JSON-ready part, as the plan task stores it for the part's task."""
     return {"chapter": part.chapter, "title": part.script.title, "lead": part.lead,
-            "utterances": [[u.text, u.spoken, u.pause.value] for u in part.script.utterances]}
+            "utterances": [[u.text, u.spoken, u.pause.value, [list(p) for p in u.phonemes]]
+                           for u in part.script.utterances]}
 
 
 def part_from_dict(data: dict) -> Part:
     """The inverse of `part_to_dict`."""
-    utterances = tuple(Utterance(text, spoken, Pause(pause))
-                       for text, spoken, pause in data["utterances"])
+    utterances = tuple(Utterance(text, spoken, Pause(pause), tuple(map(tuple, phonemes)))
+                       for text, spoken, pause, phonemes in data["utterances"])
     return Part(data["chapter"], ChapterScript(data["title"], utterances), data["lead"])
 
 
@@ -156,11 +161,11 @@ def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
     """A `speak(utterance)` that asks the sentence cache first and stores what the engine makes."""
 
     def speak(utterance: Utterance) -> Audio:
-        key = cache_key(engine.identity, speed, utterance.spoken, NORMALIZER_VERSION)
+        key = cache_key(engine.identity, speed, spoken_key(utterance), NORMALIZER_VERSION)
         audio = cache.get(key) if cache else None
         hit = audio is not None
         if not hit:
-            audio = quantize(engine.synthesize(utterance.spoken, speed))
+            audio = quantize(synthesize_utterance(engine, utterance, speed))
             if cache:
                 cache.put(key, audio)
         on_spoken(utterance, hit)
@@ -180,12 +185,13 @@ def part_key(part: Part, engine: Engine, speed: float, bitrate: str, pauses: Pau
     """The segment-cache key of a part narrated by `engine`: everything that changes its bytes
     or its record, hashed.
 
-    The utterances with their original wording (the cues), spoken form and pause; the lead; the
+    The utterances with their original wording (the cues), spoken form (with any lexicon
+    phonemes) and pause; the lead; the
     voice; speed and bitrate; the pause and fade lengths; and the versions of the normalizer,
     the encoder, the loudness target and the record format. Not the chapter's index or title:
     a part moved elsewhere in the text is the same sound.
     """
-    fields = [[[u.text, u.spoken, u.pause.value] for u in part.script.utterances],
+    fields = [[[u.text, spoken_key(u), u.pause.value] for u in part.script.utterances],
               f"{part.lead:.4f}", engine.identity, f"{speed:.3f}", bitrate,
               [getattr(pauses, field.name) for field in dataclasses.fields(pauses)],
               NORMALIZER_VERSION, ENCODER_VERSION, TARGET_LUFS, TRUE_PEAK_CEILING, OUTPUT_RATE,
@@ -225,7 +231,8 @@ def narrate_parts(parts: Sequence[Part], engine: Engine, folder: str | Path, *,
                   sentences: SentenceCache | None = None, segments: SegmentCache | None = None,
                   on_spoken: SpokenCallback = lambda u, hit: None,
                   on_part: Callable[[Part], None] = lambda part: None,
-                  encoder: concurrent.futures.Executor | None = None) -> list[tuple[Segment, Path]]:
+                  encoder: concurrent.futures.Executor | None = None,
+                  after_part: AfterPart | None = None) -> list[tuple[Segment, Path]]:
     """Every part as a segment file `<index>.mp3` in `folder`, in order.
 
     With an `encoder` (a one-process pool), synthesis goes on here while the encoder finishes
@@ -236,17 +243,24 @@ def narrate_parts(parts: Sequence[Part], engine: Engine, folder: str | Path, *,
     for index, part in enumerate(parts):
         on_part(part)
         path = Path(folder) / f"{index}.mp3"
-        if encoder is None:
+        if encoder is None and after_part is None:
             finished.append((_resolved(produce_part(
                 part, engine, path, speed=speed, bitrate=bitrate, pauses=pauses,
                 sentences=sentences, segments=segments, on_spoken=on_spoken)), path))
             continue
         key = part_key(part, engine, speed, bitrate, pauses)
-        segment = cached_part(part, key, segments, path, on_spoken)
+        # A part to check (after_part) is spoken afresh: its segment must be what was checked.
+        segment = None if after_part else cached_part(part, key, segments, path, on_spoken)
         if segment is not None:
             finished.append((_resolved(segment), path))
             continue
         rendered = render_part(part.script, engine, speed, sentences, on_spoken, pauses=pauses)
+        if after_part:
+            rendered = after_part(part.script, rendered)
+        if encoder is None:
+            finished.append((_resolved(finish_part(rendered, path, chapter=part.chapter,
+                                                   lead=part.lead, bitrate=bitrate)), path))
+            continue
         _wait_for_room([future for future, _ in finished])
         finished.append((encoder.submit(finish_part, rendered, path, chapter=part.chapter,
                                         lead=part.lead, bitrate=bitrate, segments=segments,
@@ -259,7 +273,8 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
             cache: SentenceCache | None = None, cover: bytes | None = None,
             bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
             on_progress: ProgressCallback | None = None,
-            segments: SegmentCache | None = None) -> EpisodeFiles:
+            segments: SegmentCache | None = None, lexicon=None,
+            after_part: AfterPart | None = None) -> EpisodeFiles:
     """Write `mp3_path` and its chapters JSON and WebVTT sidecars; nothing is written on failure.
 
     Streaming (`narrate_parts` with an encoder process), so memory stays bounded whatever the
@@ -267,7 +282,7 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
     with "spawn", so a script that calls this needs the usual `if __name__ == "__main__":`.
     """
     check_speed(speed)
-    scripts = build_script(document, max_chars=engine.max_chars)
+    scripts = apply_to_scripts(build_script(document, max_chars=engine.max_chars), lexicon)
     tracker = _Tracker(scripts, on_progress)
     meta = document.metadata
     cover = cover or render_cover(meta.title or scripts[0].title, meta.headline)
@@ -279,7 +294,7 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
         done = narrate_parts(plan_parts(scripts, pauses=pauses), engine, folder, speed=speed,
                              bitrate=bitrate, pauses=pauses, sentences=cache, segments=segments,
                              on_spoken=tracker.spoken, on_part=tracker.start_part,
-                             encoder=encoder)
+                             encoder=encoder, after_part=after_part)
         log.info("narrated %d parts (%d utterances, %d from cache) in %.1f s", len(done),
                  tracker.done, tracker.cached, time.perf_counter() - started)
         Path(mp3_path).parent.mkdir(parents=True, exist_ok=True)

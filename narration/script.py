@@ -29,6 +29,8 @@ class Utterance:
     spoken: str
     """The normalized wording sent to the engine."""
     pause: Pause = Pause.SENTENCE
+    phonemes: tuple[tuple[str, str], ...] = ()
+    """(words of `spoken`, IPA) from a lexicon, for engines that take phonemes (narration.lexicon)."""
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("visibility_timeout", "NARRATOR_VISIBILITY_TIMEOUT", "7200",
             "Seconds before Redis redelivers an unacknowledged task; keep it above the task time "
             "limit.", int),
+    Setting("lexicon_file", "NARRATOR_LEXICON_FILE", "",
+            "A pronunciation lexicon (W3C PLS or two-column: word, respelling or /IPA/) applied "
+            "to every narration; a user's own lexicons and `--lexicon` files win over it.", str),
 )
 
 

@@ -204,3 +204,23 @@ class FeedEntry(Base):
 
     feed: Mapped[Feed] = relationship(back_populates="entries")
     job: Mapped[Job] = relationship(lazy="joined")
+
+
+class UserLexicon(Base):
+    """A user's pronunciation lexicon, kept as uploaded (PLS or two-column text); see
+    narration.lexicon. `is_default` ones apply to narrations that name no lexicons."""
+
+    __tablename__ = "lexicons"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    """How requests name it: letters, digits, `.`, `_`, `-`; unique per user."""
+    format: Mapped[str] = mapped_column(String(8))
+    """"pls" or "text" (two columns)."""
+    source: Mapped[str] = mapped_column(Text)
+    entries: Mapped[int] = mapped_column(Integer)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -77,6 +77,8 @@ def seed(app) -> None:
     my_queued = submit(mine, {**TWO_CHAPTERS, "feed": None})["id"]
     my_named = mine.post("/api/v1/feeds", json={"title": "Named"}).get_json()["id"]
     my_default = mine.get("/api/v1/feeds").get_json()["feeds"][0]["id"]
+    assert mine.put("/api/v1/lexicons/films", data="Caleb\t/ˈkeɪləb/\n".encode(),
+                    content_type="text/plain").status_code == 201
     their_feed = publisher.get("/api/v1/feeds").get_json()["feeds"][0]
     token = their_feed["url"].rsplit("/", 1)[1].removesuffix(".xml")
     rss = app.test_client().get(f"/feeds/{token}.xml")
@@ -127,7 +129,7 @@ def real_path_values(path: str, name: str) -> list:
         return {"token": [SEEDS["token"]] * 2, "narration": SEEDS["episodes"]}.get(name, [])
     if name == "id":
         return SEEDS["feeds" if path.startswith("/api/v1/feeds/") else "narrations"]
-    return {"narration": SEEDS["narrations"], "index": [0, 1]}.get(name, [])
+    return {"narration": SEEDS["narrations"], "index": [0, 1], "name": ["films"]}.get(name, [])
 
 
 @schema.hook
@@ -244,7 +246,7 @@ def test_operations_need_a_key_exactly_where_the_document_says(api_app):
     document, anonymous = openapi_document(), api_app.test_client()
     unknown = "0b7c9e1a-8f1e-4a51-9d0c-3d1f2e6a7b8c"
     filler = {"id": unknown, "narration": unknown, "token": "EXAMPLE-FEED-TOKEN",
-              "extension": "png", "index": "0"}
+              "extension": "png", "index": "0", "name": "films"}
     public = []
     for path, item in document["paths"].items():
         for method, operation in item.items():

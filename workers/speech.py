@@ -12,6 +12,7 @@ from pathlib import Path
 
 from narration.encode import decode_mp3, to_int16
 from narration.errors import NarrationError
+from narration.lexicon import apply_to_scripts
 from narration.pipeline import speak_mp3
 from narration.reading import read_chapters
 from narration.script import build_script
@@ -26,12 +27,13 @@ def speech_key(request_id: str, audio_format: str) -> str:
 
 
 def speak_text(media: MediaStore, engine, request_id: str, text: str, *, speed: float,
-               audio_format: str, bitrate: str) -> str:
-    """Say `text` as written (one untitled chapter, paragraphs at blank lines) and store it;
-    the media key. Errors in the text raise NarrationError with field "input"."""
+               audio_format: str, bitrate: str, lexicon=None) -> str:
+    """Say `text` as written (one untitled chapter, paragraphs at blank lines), with the
+    lexicon's pronunciations, and store it; the media key. Errors in the text raise
+    NarrationError with field "input"."""
     try:
-        scripts = build_script(read_chapters([{"title": "", "text": text}]),
-                               max_chars=engine.max_chars)
+        scripts = apply_to_scripts(build_script(read_chapters([{"title": "", "text": text}]),
+                                                max_chars=engine.max_chars), lexicon)
     except NarrationError as error:
         error.field = "input"
         raise

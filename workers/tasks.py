@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 import voices
 from narration.errors import NarrationError
 from state import jobs
+from state.lexicons import resolve_lexicon
 from state.media import MediaStoreError
 from state.queue import PLAN_TASK, SPEAK_TASK, TaskQueue
 from workers import joining, planning, speech
@@ -160,13 +161,18 @@ def join_job(self, job_id: str) -> str:
 
 
 @app.task(name=SPEAK_TASK)
-def speak(request_id: str, text: str, voice_id: str, speed: float, audio_format: str) -> dict:
-    """Speak a short text for /v1/audio/speech: {"key": media key} or {"error": {code, message,
-    field}} for a text the engine cannot say (the web process answers that as a 4xx)."""
+def speak(request_id: str, text: str, voice_id: str, speed: float, audio_format: str,
+          user_id: str | None = None, lexicons: list[str] | None = None) -> dict:
+    """Speak a short text for /v1/audio/speech or a lexicon preview, with the user's lexicons
+    (those named, else their defaults): {"key": media key}, or {"error": {code, message, field,
+    status}} for a text or lexicon the web process answers as a 4xx."""
     try:
+        with database().session(readonly=True) as session:
+            lexicon = resolve_lexicon(session, user_id, lexicons)
         engine = voices.load_engine(catalogue().find(voice_id))
         key = speech.speak_text(media_store(), engine, request_id, text, speed=speed,
-                                audio_format=audio_format, bitrate=settings().bitrate)
+                                audio_format=audio_format, bitrate=settings().bitrate,
+                                lexicon=lexicon)
     except NarrationError as error:
         return {"error": {"code": error.code, "message": error.message, "field": error.field,
                           "status": error.status}}

@@ -56,24 +56,33 @@ def create_speech():
     audio_format = _format(fields.get("response_format"))
     speed = parse_speed(fields.get("speed"))
     _model(fields.get("model"))
-    if narrator().celery is None:
-        raise ServiceUnavailableError("This server has no work queue to speak with.")
-    with in_progress(current_user()):
-        key = spoken(text, voice.id, speed, audio_format)
-    media = narrator().media
-    data = media.get_bytes(key)
-    media.delete_prefix(key.rsplit("/", 1)[0])  # the request's own folder
+    data = spoken_bytes(text, voice.id, speed, audio_format)
     return Response(data, mimetype=FORMATS[audio_format],
                     headers={"Content-Disposition": f'inline; filename="speech.{audio_format}"'})
 
 
-def spoken(text: str, voice_id: str, speed: float, audio_format: str) -> str:
-    """Send the speak task by name and wait for it; the media key of the audio."""
+def spoken_bytes(text: str, voice_id: str, speed: float, audio_format: str,
+                 lexicons: list[str] | None = None) -> bytes:
+    """The audio the workers made for the text (counted against the caller's cap)."""
+    if narrator().celery is None:
+        raise ServiceUnavailableError("This server has no work queue to speak with.")
+    with in_progress(current_user()):
+        key = spoken(text, voice_id, speed, audio_format, lexicons)
+    media = narrator().media
+    data = media.get_bytes(key)
+    media.delete_prefix(key.rsplit("/", 1)[0])  # the request's own folder
+    return data
+
+
+def spoken(text: str, voice_id: str, speed: float, audio_format: str,
+           lexicons: list[str] | None = None) -> str:
+    """Send the speak task by name and wait for it; the media key of the audio. The caller's
+    lexicons apply: those named, else their default ones."""
     celery = narrator().celery
     timeout = float(current_app.config["SPEECH_TIMEOUT_SECONDS"])
     try:
         result = celery.send_task(SPEAK_TASK, args=[uuid.uuid4().hex, text, voice_id, speed,
-                                                    audio_format])
+                                                    audio_format, current_user(), lexicons])
         outcome = result.get(timeout=timeout)
     except CeleryTimeout:
         raise ServiceUnavailableError(

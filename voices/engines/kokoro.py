@@ -12,13 +12,16 @@ import importlib.resources
 import importlib.util
 import logging
 import os
+import re
 import threading
 
 import numpy as np
 
 from narration.audio import Audio
+from narration.engine import split_phonemes
 from narration.errors import VoiceUnavailableError
 from voices.engines import check_speed, data_dir, onnx_session_options, package_version
+from voices.engines.espeak import espeak_stress
 from voices.engines.speed import split_speed, time_stretch
 
 # kokoro-onnx accepts speeds 0.5-2.0 only; a base_speed above 1 can push past it, and the rest
@@ -99,12 +102,38 @@ class KokoroEngine:
 
     def synthesize(self, text: str, speed: float = 1.0) -> Audio:
         """Speak the text at `speed` times this voice's base pace."""
+        return self._create(text, speed, is_phonemes=False)
+
+    def synthesize_phonemes(self, text: str, phonemes: tuple[tuple[str, str], ...],
+                            speed: float = 1.0) -> Audio:
+        """Speak `text` with the given words said as their IPA: the rest is phonemized by
+        Kokoro's own phonemizer, the IPA spliced in, and the model is given phonemes."""
+        return self._create(self.phonemize(text, phonemes), speed, is_phonemes=True)
+
+    def phonemize(self, text: str, phonemes: tuple[tuple[str, str], ...] = ()) -> str:
+        """The IPA Kokoro speaks for `text`, with the overrides' IPA in place of their words."""
+        parts = []
+        with _MODEL_LOCK:
+            for piece, is_ipa in split_phonemes(text, phonemes):
+                said = (espeak_stress(piece) if is_ipa else
+                        self._kokoro.tokenizer.phonemize(piece, self._language))
+                if said.strip():
+                    parts.append(said.strip())
+        return re.sub(r" ([,.;:!?])", r"\1", " ".join(parts))
+
+    def guessed_words(self, words) -> set[str]:
+        """Words espeak-ng (Kokoro's phonemizer) has no dictionary entry for."""
+        from voices.engines import espeak
+
+        return espeak.guessed_words(words, self._language)
+
+    def _create(self, text: str, speed: float, *, is_phonemes: bool) -> Audio:
         check_speed(speed)
         if not text.strip():
             return Audio(np.zeros(0, dtype=np.float32), SAMPLE_RATE)
         model_speed, stretch = split_speed(speed * self._base_speed, *KOKORO_SPEEDS)
         with _MODEL_LOCK:
             samples, rate = self._kokoro.create(text, voice=self._speaker, speed=model_speed,
-                                                lang=self._language)
+                                                lang=self._language, is_phonemes=is_phonemes)
         samples = time_stretch(np.asarray(samples, dtype=np.float32), rate, stretch)
         return Audio(np.clip(samples, -1.0, 1.0).astype(np.float32), rate)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import re
 import threading
 from pathlib import Path
+
+import unicodedata
 
 import numpy as np
 
 from narration.audio import Audio
+from narration.engine import split_phonemes
 from narration.errors import VoiceUnavailableError
 from voices.engines import check_speed, onnx_session_options, package_version
+from voices.engines.espeak import espeak_stress
 from voices.engines.speed import split_speed, time_stretch
 
 # Piper has no hard input limit (one VITS pass per sentence it finds); 400 characters, about 25 s
@@ -102,3 +107,42 @@ class PiperEngine:
         samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         samples = time_stretch(samples, self.sample_rate, stretch)
         return Audio(np.clip(samples, -1.0, 1.0).astype(np.float32), self.sample_rate)
+
+    def synthesize_phonemes(self, text: str, phonemes: tuple[tuple[str, str], ...],
+                            speed: float = 1.0) -> Audio:
+        """Speak `text` with the given words said as their IPA (Piper's [[ raw phonemes ]])."""
+        return self.synthesize(_marked(text, phonemes), speed)
+
+    def phonemize(self, text: str, phonemes: tuple[tuple[str, str], ...] = ()) -> str:
+        """The IPA Piper speaks for `text` (overrides spliced in), sentences joined by spaces."""
+        with _ESPEAK_LOCK:
+            sentences = self._voice.phonemize(_marked(text, phonemes))
+        return unicodedata.normalize("NFC", " ".join("".join(s) for s in sentences))
+
+    def guessed_words(self, words) -> set[str]:
+        """Words espeak-ng (Piper's phonemizer) has no dictionary entry for."""
+        from voices.engines import espeak
+
+        return espeak.guessed_words(words, self._voice.config.espeak_voice)
+
+
+def _marked(text: str, phonemes: tuple[tuple[str, str], ...]) -> str:
+    """Text with each override's word replaced by [[ IPA ]], which Piper passes through as is.
+
+    Punctuation right after a word moves into its block: Piper's phonemizer drops a clause's
+    leading comma, and with it the pause. Piper keys its phoneme ids by decomposed (NFD)
+    characters, as espeak-ng's output is.
+    """
+    out: list[str] = []
+    parts = split_phonemes(text, phonemes)
+    for index, (piece, is_ipa) in enumerate(parts):
+        if is_ipa:
+            following = parts[index + 1][0] if index + 1 < len(parts) else ""
+            trailing = re.match(r"[,.;:!?]*", following).group(0) if following else ""
+            ipa = unicodedata.normalize("NFD", espeak_stress(piece))
+            out.append(f"[[ {ipa}{trailing} ]]")
+        elif index and parts[index - 1][1]:
+            out.append(re.sub(r"^[,.;:!?]*", "", piece))
+        else:
+            out.append(piece)
+    return "".join(out)

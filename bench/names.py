@@ -1,0 +1,101 @@
+"""Benchmark: word error rate of each voice on a text full of names, without and with a lexicon,
+and what the recognition check costs.
+
+For each voice: narrate bench/texts/names.txt without the sentence cache, once without and once
+with bench/texts/names.pls, each time with the recognition check (retakes off, so the WER is that
+of first takes). Prints JSON lines; the figures go into docs/performance.md ("Names and
+recognition") by hand, with the date.
+
+    .venv/bin/python bench/names.py [--voices male,female]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TEXTS = ROOT / "bench" / "texts"
+
+
+def measure(voice_name: str, lexicon_path: Path | None) -> dict:
+    import voices
+    from narration.check import EpisodeCheck
+    from narration.lexicon import Lexicon, read_lexicon_files
+    from narration.names import find_names
+    from narration.pipeline import narrate
+    from narration.reading import decode_text, read_plain
+    from narration.script import build_script
+    from voices.recognizer import load_recognizer
+
+    document = read_plain(decode_text((TEXTS / "names.txt").read_bytes()))
+    lexicon = read_lexicon_files([lexicon_path]) if lexicon_path else Lexicon()
+    engine = voices.load_engine(voices.load_catalogue().find(voice_name))
+    recognizer = load_recognizer()
+    engine.synthesize("Warm up.", 1.0)
+    names = find_names(build_script(document, max_chars=engine.max_chars), lexicon=lexicon,
+                       guessed=getattr(engine, "guessed_words", None))
+    check = EpisodeCheck(recognizer, None, names=[n.word for n in names.names])
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        files = narrate(document, engine, Path(folder) / "names.mp3", lexicon=lexicon,
+                        after_chapter=check)
+        total = time.perf_counter() - started
+    report = check.report()
+    return {"voice": voice_name, "lexicon": bool(lexicon_path), "words": report["words"],
+            "wer": report["wer"], "names": len(names.names),
+            "name_misses": len(report["names_not_recognized"]),
+            "missed": sorted({m["name"] for m in report["names_not_recognized"]}),
+            "suspect": len(report["suspect"]), "audio_seconds": round(files.duration, 1),
+            "narrate_seconds": round(total - report["seconds"], 1),
+            "check_seconds": report["seconds"],
+            "check_share": round(report["seconds"] / (total - report["seconds"]), 3),
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def per_name(voice_name: str) -> dict:
+    """Each lexicon entry in a carrier sentence, said without and with its entry: is it heard?"""
+    import voices
+    from narration.check import comparable
+    from narration.engine import synthesize_utterance
+    from narration.lexicon import read_lexicon_files
+    from narration.script import Utterance
+    from voices.recognizer import load_recognizer
+
+    lexicon = read_lexicon_files([TEXTS / "names.pls"])
+    engine = voices.load_engine(voices.load_catalogue().find(voice_name))
+    recognizer = load_recognizer()
+    result = {"voice": voice_name, "without": [], "with": []}
+    for entry in lexicon.entries:
+        text = f"Tonight, {entry.grapheme} was there."
+        applied = lexicon.apply(text)
+        for key, utterance in (("without", Utterance(text, text)),
+                               ("with", Utterance(text, applied.spoken, phonemes=applied.phonemes))):
+            heard = recognizer.transcribe(synthesize_utterance(engine, utterance))
+            if set(comparable(entry.grapheme)) <= set(comparable(heard)):
+                result[key].append(entry.grapheme)
+    result["entries"] = len(lexicon.entries)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--voices", default="male,female")
+    parser.add_argument("--per-name", action="store_true",
+                        help="each name alone in a carrier sentence, without and with its entry")
+    args = parser.parse_args()
+    for voice in args.voices.split(","):
+        if args.per_name:
+            print(json.dumps(per_name(voice)), flush=True)
+            continue
+        for lexicon in (None, TEXTS / "names.pls"):
+            print(json.dumps(measure(voice, lexicon)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

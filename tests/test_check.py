@@ -1,0 +1,166 @@
+"""The recognition check with the real recognizer (Whisper-base through faster-whisper): a broken
+take (silence, or a clause dropped) is caught, retaken and reported; what stays broken is reported
+with its times; a lexicon that maps a name to another word changes what is heard while the
+transcript keeps the original."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import voices
+from narration.audio import Audio
+from narration.check import EpisodeCheck, comparable, make_retake, score
+from narration.pipeline import narrate
+from narration.reading import read_plain
+from voices import recognizer as whisper
+
+ROOT = Path(__file__).resolve().parents[1]
+BROKEN = "The robot must pass a simple test before the end of the week."
+TEXT = f"Caleb wins a week at a house in the mountains. {BROKEN} Nobody expects what happens next."
+
+def needs_recognizer(test):
+    """Slow, and skipped with the reason when the recognizer is not installed."""
+    skip = pytest.mark.skipif(whisper.missing() is not None,
+                              reason=f"recognizer not installed: {whisper.missing()}")
+    return pytest.mark.slow(skip(test))
+
+
+@pytest.mark.parametrize("reference, heard, problem", [
+    ("The robot must pass a simple test.", "", "silence"),
+    ("The robot must pass a simple test before the end.", "The robot must pass.", "skipped"),
+    ("Caleb wins a week.", "Caleb wins a week. Caleb wins a week.", "repeated"),
+    ("The robot must pass a simple test.", "Thy rowboat mist pest us ample toast.", "garbled"),
+    ("Caleb meets Nathan at the house.", "Calib meets Nathen at the house.", None),
+    ("It cost $15 in 2015.", "It cost fifteen dollars in twenty fifteen.", None),
+])
+def test_a_take_is_bad_when_words_go_missing_repeat_or_turn_to_garbage(reference, heard,
+                                                                     problem):
+    assert score(reference, heard).problem == problem
+
+
+def test_both_sides_are_normalized_the_same_way():
+    assert comparable("Nathan’s house, in 2015 — ten-thirty!") == comparable(
+        "nathan's house in twenty fifteen ten thirty")
+
+
+class BrokenEngine:
+    """The male voice, except that one sentence's first `failures` takes are broken: silence,
+    or the sentence with its second half left out."""
+
+    def __init__(self, engine, mode: str, failures: int):
+        self.engine, self.mode, self.failures = engine, mode, failures
+        self.identity, self.sample_rate, self.max_chars = "broken", engine.sample_rate, 400
+        self.broken_takes = 0
+
+    def synthesize(self, text: str, speed: float = 1.0) -> Audio:
+        if "robot" in text and self.broken_takes < self.failures:
+            self.broken_takes += 1
+            if self.mode == "silence":
+                return Audio(np.zeros(self.sample_rate * 2, dtype=np.float32), self.sample_rate)
+            text = " ".join(text.split()[:4]) + "."
+        return self.engine.synthesize(text, speed)
+
+
+@pytest.fixture(scope="module")
+def male():
+    return voices.load_engine(voices.load_catalogue().find("male"))
+
+
+@needs_recognizer
+@pytest.mark.parametrize("mode", ["silence", "dropped"])
+def test_a_broken_take_is_caught_retaken_and_reported(tmp_path, male, mode):
+    engine = BrokenEngine(male, mode, failures=1)
+    check = EpisodeCheck(whisper.load_recognizer(), make_retake(engine, 1.0))
+    files = narrate(read_plain(TEXT), engine, tmp_path / "x.mp3", after_chapter=check)
+    report = check.report()
+    assert engine.broken_takes == 1
+    assert report["retried"] == 1 and report["suspect"] == []
+    retried = report["chapters"][0]["retried"][0]
+    assert retried["text"] == BROKEN and retried["retries"] == 1 and retried["problem"] is None
+    assert "test" in retried["heard"].lower()  # the retake was heard whole
+    assert report["wer"] < 0.2
+    assert files.duration > 6
+
+
+@needs_recognizer
+def test_a_take_that_stays_broken_is_reported_with_its_times(tmp_path, male):
+    engine = BrokenEngine(male, "silence", failures=99)
+    check = EpisodeCheck(whisper.load_recognizer(), make_retake(engine, 1.0))
+    narrate(read_plain(TEXT), engine, tmp_path / "x.mp3", after_chapter=check)
+    report = check.report()
+    assert engine.broken_takes == 3  # the take, then two retakes
+    [suspect] = report["suspect"]
+    assert (suspect["text"], suspect["problem"], suspect["retries"]) == (BROKEN, "silence", 2)
+    vtt = (tmp_path / "x.vtt").read_text()
+    # the times are the sentence's cue in the episode's transcript
+    assert f"{_vtt_time(suspect['start'])} --> {_vtt_time(suspect['end'])}\n{BROKEN}" in vtt
+    assert report["words"] == len(comparable(TEXT))
+    assert report["errors"] >= len(comparable(BROKEN))
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    return f"{millis // 3600000:02d}:{millis // 60000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
+
+
+@needs_recognizer
+def test_a_lexicon_changes_what_is_heard_while_the_transcript_keeps_the_original(tmp_path):
+    (tmp_path / "review.txt").write_text("Then Caleb opens the door. Later Caleb sits down.\n")
+    (tmp_path / "names.pls").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<lexicon version="1.0" '
+        'xmlns="http://www.w3.org/2005/01/pronunciation-lexicon" alphabet="ipa" '
+        'xml:lang="en-US"><lexeme><grapheme>Caleb</grapheme><alias>Robert</alias></lexeme>'
+        '</lexicon>\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NARRATOR_DATA_DIR": str(tmp_path / "data")}
+
+    def run(*extra):
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "narrate", "review.txt", "--voice", "male", "--check",
+             *extra], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+        assert result.returncode == 0, result.stderr
+        report = json.loads((tmp_path / "review.check.json").read_text())
+        return result.stdout, report, (tmp_path / "review.vtt").read_text()
+
+    stdout, plain, _vtt = run()
+    assert "check: word error rate" in stdout
+    stdout, respelled, vtt = run("--lexicon", "names.pls")
+    missed = respelled["names_not_recognized"]
+    assert {m["name"] for m in missed} == {"Caleb"} and len(missed) == 2
+    assert all("robert" in comparable(m["heard"]) for m in missed)
+    assert not any("robert" in comparable(m["heard"]) for m in plain["names_not_recognized"])
+    assert "Then Caleb opens the door." in vtt and "Robert" not in vtt
+    assert respelled["names"]["words"][0]["in_lexicon"] is True
+
+
+class ScriptedRecognizer:
+    """Hears what the tone engine was asked to say, except one sentence it never hears."""
+
+    def __init__(self, engine, deaf_to: str):
+        self.engine, self.deaf_to = engine, deaf_to
+
+    def transcribe(self, audio) -> str:
+        said = list(self.engine.spoken)
+        self.engine.spoken.clear()
+        return " ".join(text for text in said if self.deaf_to not in text)
+
+
+def test_suspect_times_are_episode_times_in_every_chapter(tmp_path):
+    from tests.fakes import ToneEngine
+
+    engine = ToneEngine()
+    text = ("First\n\nOne two three four. Five six seven eight.\n\nSecond\n\n"
+            "Nine ten eleven twelve. The deaf sentence is never heard at all.\n")
+    check = EpisodeCheck(ScriptedRecognizer(engine, "deaf"), make_retake(engine, 1.0))
+    narrate(read_plain(text), engine, tmp_path / "x.mp3", after_chapter=check)
+    report = check.report()
+    [suspect] = report["suspect"]
+    assert (suspect["chapter"], suspect["problem"], suspect["retries"]) == (1, "silence", 2)
+    vtt = (tmp_path / "x.vtt").read_text()
+    cue = f"{_vtt_time(suspect['start'])} --> {_vtt_time(suspect['end'])}\n"
+    assert cue + "The deaf sentence is never heard at all." in vtt
+    assert report["chapters"][0]["errors"] == 0 and report["errors"] == 8
