@@ -15,7 +15,10 @@ BUNDLED_CATALOGUE = Path(__file__).with_name("catalogue.json")
 GENDERS = ("female", "male")
 REQUIRED_FIELDS = ("id", "name", "gender", "engine", "model", "speaker", "language")
 # A user entry may leave these out: a downloaded Coqui model rarely comes with them spelled out.
-OPTIONAL_DEFAULTS = {"sample_rate": None, "license": "unknown", "provenance": None, "base_speed": 1.0}
+OPTIONAL_DEFAULTS = {"sample_rate": None, "license": "unknown", "provenance": None, "base_speed": 1.0,
+                     "blend": None}
+MAX_BLEND_PARTS = 8
+"""More parts than this add nothing audible; it also bounds what a user can ask for."""
 
 
 class CatalogueError(ValueError):
@@ -48,6 +51,9 @@ class Voice:
     """Where the model comes from (which registry packages, or which user file)."""
     base_speed: float = 1.0
     """Speaking-rate factor applied at speed 1.0, so every voice has a similar pace."""
+    blend: tuple[tuple[str, float], ...] | None = None
+    """A weighted mix of the engine's speakers ((speaker, weight), weights summing to 1), for
+    engines whose speakers are style vectors (Kokoro); None for a single speaker."""
     source: str = field(default="bundled", compare=False)
     """The catalogue file this entry came from (for error messages)."""
 
@@ -62,6 +68,7 @@ class Voice:
         """The entry as JSON-ready data, with `installed` computed now."""
         data = asdict(self)
         data.pop("source")
+        data["blend"] = dict(self.blend) if self.blend else None
         data["installed"] = self.installed
         return data
 
@@ -84,6 +91,21 @@ class Catalogue:
             raise VoiceNotFoundError(
                 f"Unknown voice {name!r}. Available voices: {available}.", field="voice")
         return voice
+
+
+    def with_voices(self, extra: list[Voice]) -> Catalogue:
+        """This catalogue plus `extra` voices (a user's own), which never replace an entry."""
+        taken = {voice.id.lower() for voice in self.voices} | {a.lower() for a in self.aliases}
+        clashes = [voice.id for voice in extra if voice.id.lower() in taken]
+        if clashes:
+            raise CatalogueError(f"Voice id {clashes[0]!r} is already in the catalogue.")
+        return Catalogue(voices=[*self.voices, *extra], aliases=self.aliases)
+
+    def has(self, name: str) -> bool:
+        """Whether an id or alias (case-insensitive) names a voice here."""
+        wanted = (name or "").strip().lower()
+        return any(wanted == key.lower() for key in
+                   [*self.aliases, *(voice.id for voice in self.voices)])
 
 
 def load_catalogue(extra: str | Path | None = None) -> Catalogue:
@@ -145,12 +167,43 @@ def _parse_entry(entry: dict, path: Path, bundled: bool) -> Voice:
     values = {key: entry.get(key, defaults.get(key)) for key in Voice.__dataclass_fields__}
     values["model"] = _resolve_model(str(entry["model"]), path.parent)
     values["source"] = "bundled" if bundled else str(path)
+    if values["blend"] is not None:
+        try:
+            values["blend"] = check_blend(values["blend"], entry["engine"])
+        except ValueError as error:
+            raise CatalogueError(f"{where}: {error}") from None
     try:
         values["base_speed"] = float(values["base_speed"])
         values["sample_rate"] = None if values["sample_rate"] is None else int(values["sample_rate"])
     except (TypeError, ValueError):
         raise CatalogueError(f"{where}: sample_rate and base_speed must be numbers.") from None
     return Voice(**values)
+
+
+def check_blend(blend: object, engine: str) -> tuple[tuple[str, float], ...]:
+    """A blend as ((speaker, weight), ...) sorted by speaker, weights scaled to sum to 1.
+
+    ValueError (with a message fit for a user) when the engine cannot mix voices or the blend
+    is not a mapping of speaker names to positive weights.
+    """
+    from voices.engines import engine_module
+
+    if not getattr(engine_module(engine), "BLENDS", False):
+        raise ValueError(f"the {engine} engine cannot blend voices; blends are for engines "
+                         "whose voices mix (kokoro).")
+    if not isinstance(blend, dict) or not blend:
+        raise ValueError('blend must map speaker names to weights, e.g. {"jf_alpha": 0.6, '
+                         '"jf_nezumi": 0.4}.')
+    if len(blend) > MAX_BLEND_PARTS:
+        raise ValueError(f"a blend mixes at most {MAX_BLEND_PARTS} voices, not {len(blend)}.")
+    for speaker, weight in blend.items():
+        if not isinstance(speaker, str) or not speaker:
+            raise ValueError("blend keys must be speaker names.")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0 \
+                or weight == float("inf"):
+            raise ValueError(f"the weight of {speaker!r} must be a positive number, got {weight!r}.")
+    total = float(sum(blend.values()))
+    return tuple(sorted((speaker, float(weight) / total) for speaker, weight in blend.items()))
 
 
 def _resolve_model(model: str, base: Path) -> str:
