@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     pull = p.add_subparsers(metavar="ACTION").add_parser(
         "pull", help="download a model from Coqui's model list and add its speakers as voices")
     pull.add_argument("model", help="a Coqui model name, e.g. tts_models/en/vctk/vits")
+    pull.add_argument("--models-file", type=Path,
+                      help="a model list in Coqui's .models.json format (default: Coqui's own)")
     pull.set_defaults(run=voices.run_pull)
 
     p = commands.add_parser("users", help="manage the users of a shared service and their keys")

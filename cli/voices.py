@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import voices
@@ -55,7 +56,7 @@ def run_pull(args) -> int:
     """Fetch a model from Coqui's model list and register its speakers as voices."""
     from voices.pull import pull_model
 
-    pulled = pull_model(args.model)
+    pulled = pull_model(args.model, models_file=args.models_file, progress_bar=sys.stderr.isatty())
     print(f"pulled {args.model} into {pulled.folder}")
     for voice in pulled.voices:
         print(f"  voice {voice['id']} ({voice['gender'] or 'gender unknown'})")

@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 BUNDLED_CATALOGUE = Path(__file__).with_name("catalogue.json")
 GENDERS = ("female", "male")
+UNKNOWN_GENDER = "unknown"
+"""Allowed outside the bundled catalogue: a pulled model whose files do not say (hear the sample)."""
 REQUIRED_FIELDS = ("id", "name", "gender", "engine", "model", "speaker", "language")
 # A user entry may leave these out: a downloaded Coqui model rarely comes with them spelled out.
 OPTIONAL_DEFAULTS = {"sample_rate": None, "license": "unknown", "provenance": None, "base_speed": 1.0,
@@ -34,7 +36,8 @@ class Voice:
     name: str
     """Display name."""
     gender: str
-    """"female" or "male": shown to users and used by aliases only; no code branches on it."""
+    """"female" or "male" ("unknown" for a pulled model that does not say): shown to users and
+    used by aliases only; no code branches on it."""
     engine: str
     """"piper", "kokoro" or "coqui" (a module in voices/engines)."""
     model: str
@@ -113,13 +116,18 @@ def load_catalogue(extra: str | Path | None = None) -> Catalogue:
 
     User entries with an id already in the catalogue replace that entry; user aliases win too.
     """
+    from voices.pull import pulled_file
+
     voices, aliases = _read_file(BUNDLED_CATALOGUE)
     if extra is None:
         from narration.settings import load_settings
 
         extra = load_settings().voices_file or None
-    if extra:
-        user_voices, user_aliases = _read_file(Path(extra).expanduser())
+    # Models fetched with `narrator voices pull` (in the data folder), then the user's own file.
+    layers = [path for path in (pulled_file(), Path(extra).expanduser() if extra else None)
+              if path is not None and (path.exists() or path != pulled_file())]
+    for path in layers:
+        user_voices, user_aliases = _read_file(path)
         replaced = {voice.id for voice in user_voices}
         voices = [voice for voice in voices if voice.id not in replaced] + user_voices
         aliases = {**aliases, **user_aliases}
@@ -159,8 +167,9 @@ def _parse_entry(entry: dict, path: Path, bundled: bool) -> Voice:
     absent = [key for key in REQUIRED_FIELDS if key not in entry]
     if absent:
         raise CatalogueError(f"{where}: missing field(s) {', '.join(absent)}.")
-    if entry["gender"] not in GENDERS:
-        raise CatalogueError(f"{where}: gender must be one of {', '.join(GENDERS)}.")
+    genders = GENDERS if bundled else (*GENDERS, UNKNOWN_GENDER)
+    if entry["gender"] not in genders:
+        raise CatalogueError(f"{where}: gender must be one of {', '.join(genders)}.")
     if entry["engine"] not in ENGINES:
         raise CatalogueError(f"{where}: engine must be one of {', '.join(ENGINES)}.")
     defaults = {**OPTIONAL_DEFAULTS, "provenance": f"user catalogue {path}"}
