@@ -22,9 +22,9 @@ JSON = "application/json"
 def register_api(app: Flask) -> None:
     """Attach every API blueprint to the app."""
     from service import auth, podcast
-    from service.api import feeds, narrations, openapi, outputs, speech, voices
+    from service.api import batch, feeds, narrations, openapi, opml, outputs, speech, voices
 
-    for module in (auth, narrations, outputs, feeds, voices, openapi, speech, podcast):
+    for module in (auth, narrations, batch, outputs, feeds, opml, voices, openapi, speech, podcast):
         app.register_blueprint(module.bp)
 
 

@@ -45,16 +45,7 @@ def create_narration():
     key = idempotency_key(request)
     wanted = parse_narration_request(request, services.catalogue)
     with services.db.session() as session:
-        feed = chosen_feed(session, wanted.feed)
-        # A reused key with a different request raises IdempotencyConflict (422) from here.
-        job, created = jobs.create_job(
-            session, document=wanted.document, voice=wanted.voice.id, speed=wanted.speed,
-            source=wanted.source, plan=wanted.plan, idempotency_key=key,
-            request_hash=wanted.request_hash, user_id=current_user())
-        if created:
-            check_quotas(session, job)  # 429 rolls the new job back
-        if created and feed is not None:
-            feeds.add_job(session, feed, job)
+        job, created = store_narration(session, wanted, key)
         # A repeat of a submission that was stored but never reached the queue runs it now.
         requeue = not created and never_queued(session, job)
         job_id = job.id
@@ -154,6 +145,22 @@ def narration_events(job_id: UUID):
     stream = event_stream(narrator().db, str(job_id), base_url(), **event_timings())
     return Response(stream, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def store_narration(session, wanted, key: str | None):
+    """Store a checked request as the caller's job, in its feed: (job, created). Shared by the
+    single and the batch POST."""
+    feed = chosen_feed(session, wanted.feed)
+    # A reused key with a different request raises IdempotencyConflict (422) from here.
+    job, created = jobs.create_job(
+        session, document=wanted.document, voice=wanted.voice.id, speed=wanted.speed,
+        source=wanted.source, plan=wanted.plan, idempotency_key=key,
+        request_hash=wanted.request_hash, user_id=current_user())
+    if created:
+        check_quotas(session, job)  # 429 rolls the new job back
+    if created and feed is not None:
+        feeds.add_job(session, feed, job)
+    return job, created
 
 
 def read_job(job_id: str) -> dict:
