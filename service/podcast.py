@@ -57,8 +57,7 @@ def feed_document(token: str):
         if not_modified(etag, modified):
             return validators(Response(status=304), etag, modified)
         if feed.chapter_episodes:
-            items = [info for entry in feeds.chapter_episodes(session, feed)
-                     for info in chapter_infos(entry, token)]
+            items = chapter_infos(feeds.chapter_episodes(session, feed), token)
         else:
             items = [episode_info(entry, token) for entry in feeds.episodes(session, feed)]
         body = render_feed(feed_info(feed, token), items)
@@ -199,27 +198,34 @@ def episode_info(entry: FeedEntry, token: str) -> EpisodeInfo:
         transcript_url=episode_url(token, job.id, "transcript.vtt"))
 
 
-def chapter_infos(entry: FeedEntry, token: str) -> list[EpisodeInfo]:
-    """Each chapter of a finished narration as an episode: season = the narration's episode
-    number, episode = the chapter's place, and pubDates a second apart so apps that sort by
-    date keep the order too. A chapter whose MP3 is not stored is left out (logged)."""
-    job, items = entry.job, []
-    title = job.title or "Untitled narration"
-    description = job.description or opening(document_from_dict(job.document))
-    for chapter in job.chapters:
-        info = narrator().media.stat(chapter_audio_key(job.id, chapter.index))
-        if info is None:
-            log.warning("chapter %d of narration %s has no MP3; left out of feed %s",
-                        chapter.index, job.id, entry.feed_id)
-            continue
-        items.append(EpisodeInfo(
-            guid=f"{job.id}:chapter:{chapter.index + 1}",
-            title=f"{title}: {chapter.title}" if chapter.title else
-            f"{title} (part {chapter.index + 1})",
-            description=description,
-            published=entry.published_at + timedelta(seconds=chapter.index),
-            enclosure_url=episode_url(token, job.id, f"chapters/{chapter.index}.mp3"),
-            enclosure_length=info.size, duration=chapter.duration or 0.0,
-            episode_number=chapter.index + 1, image_url=cover_url(entry.feed, token),
-            season=entry.number, season_name=title))
+def chapter_infos(entries: list[FeedEntry], token: str) -> list[EpisodeInfo]:
+    """Each chapter of each finished narration as an episode: season = the narration's episode
+    number, episode = the chapter's place. PubDates (whole seconds, as RSS has them) rise one
+    second at least from chapter to chapter in that order, so apps that sort by date keep the
+    order too, even for narrations finished within seconds of each other. A chapter whose MP3
+    is not stored is left out (and logged)."""
+    items, previous = [], None
+    for entry in sorted(entries, key=lambda entry: entry.number):
+        job = entry.job
+        title = job.title or "Untitled narration"
+        description = job.description or opening(document_from_dict(job.document))
+        for chapter in job.chapters:
+            info = narrator().media.stat(chapter_audio_key(job.id, chapter.index))
+            if info is None:
+                log.warning("chapter %d of narration %s has no MP3; left out of feed %s",
+                            chapter.index, job.id, entry.feed_id)
+                continue
+            published = entry.published_at.replace(microsecond=0)
+            if previous is not None and published <= previous:
+                published = previous + timedelta(seconds=1)
+            previous = published
+            items.append(EpisodeInfo(
+                guid=f"{job.id}:chapter:{chapter.index + 1}",
+                title=f"{title}: {chapter.title}" if chapter.title else
+                f"{title} (part {chapter.index + 1})",
+                description=description, published=published,
+                enclosure_url=episode_url(token, job.id, f"chapters/{chapter.index}.mp3"),
+                enclosure_length=info.size, duration=chapter.duration or 0.0,
+                episode_number=chapter.index + 1, image_url=cover_url(entry.feed, token),
+                season=entry.number, season_name=title))
     return items
