@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -205,14 +206,22 @@ def check_blend(blend: object, engine: str) -> tuple[tuple[str, float], ...]:
                          '"jf_nezumi": 0.4}.')
     if len(blend) > MAX_BLEND_PARTS:
         raise ValueError(f"a blend mixes at most {MAX_BLEND_PARTS} voices, not {len(blend)}.")
+    weights = {}
     for speaker, weight in blend.items():
         if not isinstance(speaker, str) or not speaker:
             raise ValueError("blend keys must be speaker names.")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0 \
-                or weight == float("inf"):
-            raise ValueError(f"the weight of {speaker!r} must be a positive number, got {weight!r}.")
-    total = float(sum(blend.values()))
-    return tuple(sorted((speaker, float(weight) / total) for speaker, weight in blend.items()))
+        try:
+            weights[speaker] = float(weight) if not isinstance(weight, bool) else math.nan
+        except (TypeError, ValueError, OverflowError):
+            weights[speaker] = math.nan
+        if not weights[speaker] > 0 or not math.isfinite(weights[speaker]) or \
+                isinstance(weight, str):
+            raise ValueError(f"the weight of {speaker!r} must be a positive number, got "
+                             f"{str(weight)[:20]!r}.")
+    total = sum(weights.values())
+    if not math.isfinite(total):
+        raise ValueError("blend weights are too large; use numbers like 0.7 and 0.3.")
+    return tuple(sorted((speaker, weight / total) for speaker, weight in weights.items()))
 
 
 def _resolve_model(model: str, base: Path) -> str:

@@ -78,7 +78,7 @@ def create_voice():
     catalogue, _ = caller_catalogue()
     voice = blend_voice(fields, catalogue)
     gender = fields.get("gender")
-    if gender is not None and gender not in PITCH_RANGES:
+    if gender is not None and (not isinstance(gender, str) or gender not in PITCH_RANGES):
         raise InvalidRequestError(f"gender must be one of {', '.join(PITCH_RANGES)}, or left out "
                                   "to be told by the measured pitch.", field="gender")
     with narrator().db.session(readonly=True) as session:
