@@ -53,7 +53,7 @@ def test_a_blend_made_on_the_page_is_listed_measured_and_chosen_for_narration(si
     assert mine["page-blend"]["blend"] == pytest.approx({"jf_gongitsune": 0.6, "jf_nezumi": 0.4})
     assert str(round(mine["page-blend"]["sample"]["median_pitch_hz"])) in \
         voice_row(page, "page-blend").inner_text()
-    voice_row(page, "page-blend").get_by_role("button", name=re.compile("Narrate with")).click()
+    voice_row(page, "page-blend").get_by_role("button", name=re.compile("for the next narration")).click()
     assert page.locator('input[name=voice][value="page-blend"]').is_checked()
     # The form keeps two different voices chosen after a reset.
     assert page.input_value("#blend-first") != page.input_value("#blend-second")

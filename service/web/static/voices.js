@@ -39,7 +39,7 @@ function voiceRow(voice) {
   play.disabled = voice.installed === false;
   play.addEventListener("click", () => playSample(voice, play));
   const use = row.querySelector(".voice-use");
-  use.setAttribute("aria-label", `Narrate with ${voice.name ?? voice.id}`);
+  use.setAttribute("aria-label", `Use ${voice.name ?? voice.id} for the next narration`);
   use.disabled = voice.installed === false;
   use.addEventListener("click", () => useVoice(voice));
   const remove = row.querySelector(".voice-delete");
