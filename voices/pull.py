@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narration.errors import NarrationError
-from voices.engines.coqui import find_checkpoint, is_model_name, tts_cache_dir
+from voices.engines.coqui import INSTALL_HINT, find_checkpoint, is_model_name, tts_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,10 @@ def pulled_file() -> Path:
 def pull_model(name: str, *, models_file: str | os.PathLike | None = None,
                progress_bar: bool = False) -> PulledModel:
     """Download `name` (unless already in Coqui's cache) and register its speakers."""
-    from TTS.utils.manage import ModelManager
+    try:
+        from TTS.utils.manage import ModelManager
+    except ImportError:
+        raise ModelPullError(f"the Coqui engine is not installed: {INSTALL_HINT}.") from None
 
     manager = ModelManager(models_file=models_file, progress_bar=progress_bar)
     item = model_item(manager, name)
