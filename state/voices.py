@@ -46,10 +46,11 @@ def voices_for_user(session: Session, user_id: str | None, catalogue: Catalogue)
     return catalogue.with_voices(user_voices(session, user_id))
 
 
-def median_pitch_of(session: Session, user_id: str, voice_id: str) -> float | None:
-    """The pitch measured when the user's voice was made."""
-    row = session.get(UserVoice, (user_id, voice_id))
-    return row.median_pitch_hz if row is not None else None
+def measured_pitches(session: Session, user_id: str) -> dict[str, float | None]:
+    """The user's voices by id, each with the pitch measured when it was made."""
+    rows = session.execute(select(UserVoice.id, UserVoice.median_pitch_hz)
+                           .where(UserVoice.user_id == user_id))
+    return {voice_id: pitch for voice_id, pitch in rows}
 
 
 def add_voice(session: Session, user_id: str, voice: Voice, catalogue: Catalogue,

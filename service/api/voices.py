@@ -120,8 +120,7 @@ def caller_catalogue() -> tuple[Catalogue, dict[str, float | None]]:
         require_user()
     with narrator().db.session(readonly=True) as session:
         catalogue = user_voices.voices_for_user(session, current_user(), base)
-        own = {voice.id: user_voices.median_pitch_of(session, current_user(), voice.id)
-               for voice in user_voices.user_voices(session, current_user())}
+        own = user_voices.measured_pitches(session, current_user())
     return catalogue, own
 
 
