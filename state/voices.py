@@ -8,6 +8,7 @@ own voices the same way.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from narration.errors import NarrationError
@@ -63,8 +64,12 @@ def add_voice(session: Session, user_id: str, voice: Voice, catalogue: Catalogue
                     engine=voice.engine, model=voice.model, language=voice.language,
                     base_speed=voice.base_speed, blend=dict(voice.blend),
                     median_pitch_hz=median_pitch_hz, created_at=utcnow())
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # two requests racing for one id: the second gets 409
+            session.add(row)
+    except IntegrityError:
+        raise VoiceExistsError(f"There is already a voice called {voice.id!r}; pick another id.",
+                               field="id") from None
     return row
 
 

