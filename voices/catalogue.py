@@ -98,12 +98,14 @@ class Catalogue:
 
 
     def with_voices(self, extra: list[Voice]) -> Catalogue:
-        """This catalogue plus `extra` voices (a user's own), which never replace an entry."""
+        """This catalogue plus `extra` voices (a user's own), which never replace an entry: one
+        whose id the operator's catalogue took later is left out (logged), the catalogue wins."""
         taken = {voice.id.lower() for voice in self.voices} | {a.lower() for a in self.aliases}
-        clashes = [voice.id for voice in extra if voice.id.lower() in taken]
-        if clashes:
-            raise CatalogueError(f"Voice id {clashes[0]!r} is already in the catalogue.")
-        return Catalogue(voices=[*self.voices, *extra], aliases=self.aliases)
+        kept = [voice for voice in extra if voice.id.lower() not in taken]
+        for voice in extra:
+            if voice not in kept:
+                log.warning("a user's voice %r is hidden: the catalogue has that id now", voice.id)
+        return Catalogue(voices=[*self.voices, *kept], aliases=self.aliases)
 
     def has(self, name: str) -> bool:
         """Whether an id or alias (case-insensitive) names a voice here."""
