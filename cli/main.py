@@ -61,8 +61,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="worker processes (default: one per core)")
     p.set_defaults(run=up.run)
 
-    p = commands.add_parser("voices", help="list the voices and whether each is installed")
+    p = commands.add_parser("voices", help="list the voices and whether each is installed; "
+                            "hear one; pull a Coqui model")
+    p.add_argument("--play", metavar="ID", help="play a voice's short sample")
+    p.add_argument("--sample", metavar="ID", help="write a voice's short sample to an MP3")
+    p.add_argument("-o", "--output", type=Path, help="where --sample writes (default ID-sample.mp3)")
     p.set_defaults(run=voices.run)
+    pull = p.add_subparsers(metavar="ACTION").add_parser(
+        "pull", help="download a model from Coqui's model list and add its speakers as voices")
+    pull.add_argument("model", help="a Coqui model name, e.g. tts_models/en/vctk/vits")
+    pull.add_argument("--models-file", type=Path,
+                      help="a model list in Coqui's .models.json format (default: Coqui's own)")
+    pull.set_defaults(run=voices.run_pull)
 
     p = commands.add_parser("users", help="manage the users of a shared service and their keys")
     actions = p.add_subparsers(required=True, metavar="ACTION")

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 GENERATOR = "narrator"
 MAX_DESCRIPTION_BYTES = 4000  # Apple's limit for channel and episode descriptions
 ELLIPSIS = "…"
+MAX_SEASON_NAME = 128  # podcast:season's name attribute (Podcasting 2.0)
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
 # The prefixes are written literally and declared on <rss>: ElementTree's namespace registry is
@@ -181,6 +182,15 @@ def _add_channel(channel: ET.Element, feed: FeedInfo, ordered: list[EpisodeInfo]
         _add(channel, "itunes:block", "Yes")
 
 
+def _add_season(item: ET.Element, episode: EpisodeInfo) -> None:
+    """podcast:season (an integer, with an optional name of at most 128 characters) and
+    podcast:episode (a number), as the Podcasting 2.0 namespace defines them."""
+    attributes = {"name": episode.season_name[:MAX_SEASON_NAME]} if episode.season_name else {}
+    _add(item, "podcast:season", str(int(episode.season)), **attributes)
+    if episode.episode_number is not None:
+        _add(item, "podcast:episode", str(int(episode.episode_number)))
+
+
 def _add_category(channel: ET.Element, category: str) -> None:
     """itunes:category, with the subcategory of "Arts/Books" nested inside "Arts"."""
     names = [name.strip() for name in category.split("/") if name.strip()]
@@ -198,9 +208,13 @@ def _add_item(item: ET.Element, episode: EpisodeInfo, language: str) -> None:
     _add(item, "enclosure", url=ascii_url(episode.enclosure_url),
          length=str(int(episode.enclosure_length)), type="audio/mpeg")
     _add(item, "itunes:duration", str(round(episode.duration)))
+    if episode.season is not None:
+        _add(item, "itunes:season", str(int(episode.season)))
     if episode.episode_number is not None:
         _add(item, "itunes:episode", str(int(episode.episode_number)))
     _add(item, "itunes:episodeType", "full")
+    if episode.season is not None:
+        _add_season(item, episode)
     if episode.image_url:
         _add(item, "itunes:image", href=ascii_url(episode.image_url))
     if episode.chapters_url:

@@ -63,3 +63,8 @@ class EpisodeInfo:
     """WebVTT transcript."""
     link: str | None = None
     """A web page for the episode (e.g. the original review)."""
+    season: int | None = None
+    """itunes:season and podcast:season: set when each chapter of a narration is an episode
+    (the season is the narration, the episode number the chapter), so apps keep the order."""
+    season_name: str | None = None
+    """podcast:season's name attribute (the narration's title; at most 128 characters)."""

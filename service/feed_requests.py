@@ -22,7 +22,9 @@ APPLE_CATEGORIES = (
 LIMITS = {"title": 300, "description": 4000, "author": 300, "owner_email": 254, "category": 100}
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-FIELDS = {*LIMITS, "language", "explicit"}
+FLAGS = ("explicit", "chapter_episodes")
+"""Fields that are true or false."""
+FIELDS = {*LIMITS, "language", *FLAGS}
 
 
 class NotPublishableError(NarrationError):
@@ -41,9 +43,9 @@ def parse_feed_fields(request: Request, *, creating: bool) -> dict:
         raise MissingFieldError(f"Send at least one of: {', '.join(sorted(FIELDS))}.")
     checked = {}
     for name, value in fields.items():
-        if name == "explicit":
+        if name in FLAGS:
             if not isinstance(value, bool):
-                raise InvalidRequestError("explicit must be true or false.", field=name)
+                raise InvalidRequestError(f"{name} must be true or false.", field=name)
             checked[name] = value
         else:
             checked[name] = text_field(name, value)

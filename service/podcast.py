@@ -10,7 +10,8 @@ sidecars; the token, not cookies, grants access).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, request
 
@@ -23,6 +24,8 @@ from service.errors import NotFoundError
 from state import feeds
 from state.media import narration_key
 from state.models import Feed, FeedEntry, utcnow
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("podcast", __name__, url_prefix="/feeds")
 
@@ -53,8 +56,11 @@ def feed_document(token: str):
         etag, modified = feed_etag(feed), last_modified(feed)
         if not_modified(etag, modified):
             return validators(Response(status=304), etag, modified)
-        body = render_feed(feed_info(feed, token),
-                           [episode_info(entry, token) for entry in feeds.episodes(session, feed)])
+        if feed.chapter_episodes:
+            items = chapter_infos(feeds.chapter_episodes(session, feed), token)
+        else:
+            items = [episode_info(entry, token) for entry in feeds.episodes(session, feed)]
+        body = render_feed(feed_info(feed, token), items)
     return validators(Response(body, mimetype=RSS), etag, modified)
 
 
@@ -76,6 +82,17 @@ def episode_audio(token: str, job_id):
     # A filename from the title: podcast apps otherwise save every episode as "audio.mp3".
     return serve_media(narration_key(job_id, "audio.mp3"), MP3,
                        download=(f"{entry.number:03d} {entry.job.title}", ".mp3"))
+
+
+@bp.get("/<token>/episodes/<uuid:job_id>/chapters/<int:index>.mp3")
+def chapter_audio(token: str, job_id, index: int):
+    """One chapter as its own episode's enclosure (feeds that publish chapters as episodes)."""
+    entry = published_episode(token, str(job_id))
+    chapter = next((c for c in entry.job.chapters if c.index == index), None)
+    if chapter is None:
+        raise NotFoundError("This episode has no such chapter.")
+    return serve_media(chapter_audio_key(entry.job.id, index), MP3,
+                       download=(f"{entry.number:03d}-{index + 1:02d} {entry.job.title}", ".mp3"))
 
 
 @bp.get("/<token>/episodes/<uuid:job_id>/<any('chapters.json', 'transcript.vtt'):name>")
@@ -137,6 +154,18 @@ def feed_url(token: str) -> str:
     return f"{base_url()}/feeds/{token}.xml"
 
 
+def private_feed_url(feed: Feed) -> str | None:
+    """The feed's private address as its owner is shown it (OPML, the API), or None while its
+    address is revoked. The one place that turns a stored feed into its URL: if tokens come to
+    be stored as digests only, this is what changes."""
+    return feed_url(feed.token) if feed.token else None
+
+
+def chapter_audio_key(job_id: str, index: int) -> str:
+    """Where a narration's chapter MP3 lives in the media store (published by the workers)."""
+    return narration_key(job_id, f"chapters/{index}.mp3")
+
+
 def cover_url(feed: Feed, token: str) -> str:
     return f"{base_url()}/feeds/{token}/cover.{artwork_extension(feed)}"
 
@@ -167,3 +196,36 @@ def episode_info(entry: FeedEntry, token: str) -> EpisodeInfo:
         episode_number=entry.number, image_url=cover_url(entry.feed, token),
         chapters_url=episode_url(token, job.id, "chapters.json"),
         transcript_url=episode_url(token, job.id, "transcript.vtt"))
+
+
+def chapter_infos(entries: list[FeedEntry], token: str) -> list[EpisodeInfo]:
+    """Each chapter of each finished narration as an episode: season = the narration's episode
+    number, episode = the chapter's place. PubDates (whole seconds, as RSS has them) rise one
+    second at least from chapter to chapter in that order, so apps that sort by date keep the
+    order too, even for narrations finished within seconds of each other. A chapter whose MP3
+    is not stored is left out (and logged)."""
+    items, previous = [], None
+    for entry in sorted(entries, key=lambda entry: entry.number):
+        job = entry.job
+        title = job.title or "Untitled narration"
+        description = job.description or opening(document_from_dict(job.document))
+        for chapter in job.chapters:
+            info = narrator().media.stat(chapter_audio_key(job.id, chapter.index))
+            if info is None:
+                log.warning("chapter %d of narration %s has no MP3; left out of feed %s",
+                            chapter.index, job.id, entry.feed_id)
+                continue
+            published = entry.published_at.replace(microsecond=0)
+            if previous is not None and published <= previous:
+                published = previous + timedelta(seconds=1)
+            previous = published
+            items.append(EpisodeInfo(
+                guid=f"{job.id}:chapter:{chapter.index + 1}",
+                title=f"{title}: {chapter.title}" if chapter.title else
+                f"{title} (part {chapter.index + 1})",
+                description=description, published=published,
+                enclosure_url=episode_url(token, job.id, f"chapters/{chapter.index}.mp3"),
+                enclosure_length=info.size, duration=chapter.duration or 0.0,
+                episode_number=chapter.index + 1, image_url=cover_url(entry.feed, token),
+                season=entry.number, season_name=title))
+    return items

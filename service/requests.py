@@ -42,7 +42,7 @@ from service.errors import (InvalidRequestError, MalformedJSONError, MissingFiel
 from voices import Catalogue, Voice
 
 SOURCES = ("text", "markdown", "chapters")
-JSON_FIELDS = {"title", "author", "voice", "speed", "feed", *SOURCES}
+JSON_FIELDS = {"title", "author", "voice", "speed", "feed", "lexicons", *SOURCES}
 QUERY_FIELDS = {"title", "author", "voice", "speed", "feed"}
 NO_FEED = ("none",)
 RAW_SOURCES = {"text/plain": "text", "text/markdown": "markdown"}
@@ -140,8 +140,18 @@ def build_request(fields: dict, catalogue: Catalogue) -> NarrationRequest:
     value, chars = checked_input(source, fields[source])
     feed = parse_feed(fields)
     request = {"source": source, "input": value, "title": title, "author": author}
+    if fields.get("lexicons") is not None:
+        request["lexicons"] = lexicon_names(fields["lexicons"])
     return NarrationRequest(request, source, chars, title, author, voice, speed,
                             request_hash(request, voice, speed, feed), feed)
+
+
+def lexicon_names(value: object) -> list[str]:
+    """`lexicons`: the names of the caller's lexicons to apply (absent or null: their defaults)."""
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise InvalidRequestError('lexicons must be a list of your lexicon names, e.g. ["films"].',
+                                  field="lexicons")
+    return value
 
 
 def checked_input(source: str, value: object) -> tuple[object, int]:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from narration.errors import NarrationError
 from state.models import Feed, FeedEntry, Job, User, utcnow
@@ -20,7 +20,8 @@ from state.users import digest
 
 TOKEN_BYTES = 24
 """192 random bits per feed URL token (issue: at least 128)."""
-EDITABLE = ("title", "description", "author", "owner_email", "language", "explicit", "category")
+EDITABLE = ("title", "description", "author", "owner_email", "language", "explicit", "category",
+            "chapter_episodes")
 
 
 class DefaultFeedError(NarrationError):
@@ -47,7 +48,9 @@ def create_feed(session: Session, user_id: str, *, title: str, is_default: bool 
                 description=fields.get("description", ""), author=fields.get("author", ""),
                 owner_email=fields.get("owner_email", ""), language=fields.get("language", "en"),
                 explicit=bool(fields.get("explicit", False)),
-                category=fields.get("category", "Arts/Books"), artwork_type=None, token=token,
+                category=fields.get("category", "Arts/Books"),
+                chapter_episodes=bool(fields.get("chapter_episodes", False)),
+                artwork_type=None, token=token,
                 token_digest=digest(token), revision=1, last_number=0, created_at=now,
                 updated_at=now)
     session.add(feed)
@@ -203,3 +206,13 @@ def episode(session: Session, feed: Feed, job_id: str) -> FeedEntry | None:
         return None
     return entry
 
+
+
+def chapter_episodes(session: Session, feed: Feed) -> list[FeedEntry]:
+    """The feed's episodes with each narration's chapters loaded, for a feed that publishes
+    every chapter as an episode (newest narration first)."""
+    return list(session.scalars(
+        select(FeedEntry).join(FeedEntry.job)
+        .where(FeedEntry.feed_id == feed.id, FeedEntry.number.is_not(None), Job.status == "done")
+        .options(contains_eager(FeedEntry.job).selectinload(Job.chapters))
+        .order_by(FeedEntry.number.desc())))

@@ -174,6 +174,9 @@ class Feed(Base):
     """The secret in the feed's URL (shown to its owner); None while the feed is revoked."""
     token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     """SHA-256 of the token: feed URLs are looked up by it, never by the token itself."""
+    chapter_episodes: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Publish each chapter of a narration as its own episode (season = the narration's number,
+    episode = the chapter's) instead of one episode per narration."""
     revision: Mapped[int] = mapped_column(Integer, default=1)
     """Bumped on every change that alters the rendered feed: the ETag is made from it."""
     last_number: Mapped[int] = mapped_column(Integer, default=0)
@@ -224,3 +227,26 @@ class UserLexicon(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserVoice(Base):
+    """A voice a user made (a blend of installed voices): private to them, found by its id."""
+
+    __tablename__ = "user_voices"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    """The id the user names it by in requests; never one of the catalogue's ids or aliases."""
+    name: Mapped[str] = mapped_column(Text)
+    gender: Mapped[str] = mapped_column(String(16))
+    """Checked against the measured pitch when the voice was made."""
+    engine: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(35))
+    base_speed: Mapped[float] = mapped_column(Float, default=1.0)
+    blend: Mapped[dict] = mapped_column(JSON)
+    """{speaker: weight}, weights summing to 1."""
+    median_pitch_hz: Mapped[float | None] = mapped_column(Float)
+    """Measured on the voice's sample when it was made."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

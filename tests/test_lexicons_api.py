@@ -157,3 +157,22 @@ def test_preview_mistakes_are_422_with_the_field(client, body, code, field):
     assert response.status_code == 422
     error = error_of(response)
     assert (error["code"], error.get("field")) == (code, field)
+
+
+def test_a_narration_names_its_lexicons_and_the_plan_applies_them(app, client):
+    from workers.planning import load_part
+
+    put(client, "films", "Caleb\tJonathan\n")
+    put(client, "extra", "Nathan\tNate\n", default="false")
+    text = {"voice": "male", "text": "Caleb meets Nathan."}
+    defaults = client.post("/api/v1/narrations", json=text).get_json()
+    named = client.post("/api/v1/narrations", json={**text, "lexicons": ["extra"]}).get_json()
+    media = app.extensions["narrator"].media
+
+    def spoken(job):
+        return " ".join(u.spoken for u in load_part(media, job["id"], 0).script.utterances)
+
+    assert "Jonathan meets Nathan" in spoken(defaults)
+    assert "Caleb meets Nate" in spoken(named)
+    refused = client.post("/api/v1/narrations", json={**text, "lexicons": ["nope"]})
+    assert (refused.status_code, error_of(refused)["code"]) == (422, "unknown_lexicon")

@@ -12,11 +12,14 @@ import logging
 
 from narration.document import Document, document_to_dict, opening
 from narration.errors import InvalidTextError, NarrationError
+from narration.lexicon import apply_to_scripts
 from narration.pipeline import Part, part_from_dict, part_to_dict, plan_parts
 from narration.reading import read_chapters, read_markdown, read_plain
 from narration.script import build_script
 from state import jobs
+from state.lexicons import resolve_lexicon
 from state.media import MediaStore, narration_key
+from state.voices import voices_for_user
 from voices import Voice
 from voices.engines import engine_module
 
@@ -55,7 +58,8 @@ def utterance_limit(voice: Voice) -> int:
 
 def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
              max_attempts: int | None = None) -> bool:
-    """Read the job's text and store its parts, unless that is done; whether its parts may be
+    """Read the job's text, apply its owner's lexicons (those the request named, else their
+    defaults) and store its parts, unless that is done; whether its parts may be
     queued now (False when the job is over). A text that turns out unspeakable raises its
     NarrationError: the caller fails the job with its code."""
     with db.session() as session:
@@ -65,9 +69,12 @@ def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
             return False
         if not planning_now:
             return job.planned_at is not None
-        request, voice_id = job.request, job.voice
+        request = job.request
+        voice = voices_for_user(session, job.user_id, catalogue).find(job.voice)
+        lexicon = resolve_lexicon(session, job.user_id, request.get("lexicons"))
     document = read_request(request)
-    parts = plan_parts(build_script(document, max_chars=utterance_limit(catalogue.find(voice_id))))
+    scripts = build_script(document, max_chars=utterance_limit(voice))
+    parts = plan_parts(apply_to_scripts(scripts, lexicon))
     for index, part in enumerate(parts):
         media.put_bytes(plan_key(job_id, index), json.dumps(part_to_dict(part)).encode(),
                         "application/json")

@@ -21,6 +21,7 @@ from narration.errors import NarrationError
 from state import jobs
 from state.lexicons import resolve_lexicon
 from state.media import MediaStoreError
+from state.voices import voices_for_user
 from state.queue import PLAN_TASK, SPEAK_TASK, TaskQueue
 from workers import joining, planning, speech
 from workers.celery_app import app
@@ -121,7 +122,7 @@ def narrate_part(self, job_id: str, index: int) -> str:
         job = jobs.get_job(session, job_id)
         if job is None or job.terminal:
             return "skipped"
-        voice_id, speed = job.voice, job.speed
+        voice, speed = job_voice(session, job), job.speed
         if not jobs.start_part(session, job_id, index, max_attempts=MAX_DELIVERIES,
                                worker=worker_name()):
             return "skipped"
@@ -129,7 +130,7 @@ def narrate_part(self, job_id: str, index: int) -> str:
     segment = stored_segment(media, job_id, index)
     if segment is None:
         part = planning.load_part(media, job_id, index)
-        engine = voices.load_engine(catalogue().find(voice_id))  # cached per process
+        engine = voices.load_engine(voice)  # cached per process
         progress = PartProgress(lambda sentences, chars: record(job_id, index, sentences, chars))
         try:
             segment = speak_part(media, job_id, index, part, engine, speed=speed,
@@ -146,6 +147,11 @@ def narrate_part(self, job_id: str, index: int) -> str:
             # Inside the transaction: the chapter shows as done only once its preview exists.
             publish_preview(media, job_id, segment.chapter, [p.index for p in chapter])
     return "done"
+
+
+def job_voice(session, job):
+    """The job's voice: the catalogue's, or one of its owner's own (a blend)."""
+    return voices_for_user(session, job.user_id, catalogue()).find(job.voice)
 
 
 def record(job_id: str, index: int, sentences: int, chars: int) -> str | None:
@@ -169,7 +175,8 @@ def speak(request_id: str, text: str, voice_id: str, speed: float, audio_format:
     try:
         with database().session(readonly=True) as session:
             lexicon = resolve_lexicon(session, user_id, lexicons)
-        engine = voices.load_engine(catalogue().find(voice_id))
+            voice = voices_for_user(session, user_id, catalogue()).find(voice_id)
+        engine = voices.load_engine(voice)
         key = speech.speak_text(media_store(), engine, request_id, text, speed=speed,
                                 audio_format=audio_format, bitrate=settings().bitrate,
                                 lexicon=lexicon)

@@ -22,9 +22,11 @@ JSON = "application/json"
 def register_api(app: Flask) -> None:
     """Attach every API blueprint to the app."""
     from service import auth, podcast
-    from service.api import feeds, lexicons, narrations, openapi, outputs, speech, voices
+    from service.api import (batch, feeds, lexicons, narrations, openapi, opml, outputs, speech,
+                             voices)
 
-    for module in (auth, narrations, outputs, feeds, voices, openapi, speech, podcast, lexicons):
+    for module in (auth, narrations, batch, outputs, feeds, opml, voices, openapi, speech, podcast,
+                   lexicons):
         app.register_blueprint(module.bp)
 
 

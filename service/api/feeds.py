@@ -185,6 +185,7 @@ def feed_view(session, feed: Feed) -> dict:
         "id": feed.id, "default": feed.is_default, "title": feed.title,
         "description": feed.description, "author": feed.author, "owner_email": feed.owner_email,
         "language": feed.language, "explicit": feed.explicit, "category": feed.category,
+        "chapter_episodes": feed.chapter_episodes,
         "url": feed_url(feed.token) if feed.token else None,
         "artwork": {"uploaded": feed.artwork_type is not None,
                     "url": cover_url(feed, feed.token) if feed.token else None},

@@ -23,6 +23,8 @@ from service.errors import (InvalidRequestError, JobFinishedError, NotFoundError
                             NotRetryableError, ServiceUnavailableError)
 from service.requests import idempotency_key, parse_narration_request, parse_narration_update
 from state import feeds, jobs
+from state.lexicons import resolve_lexicon
+from state.voices import voices_for_user
 from state.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -44,19 +46,13 @@ def create_narration():
     and plan the text, so this takes the same time for any text."""
     services = narrator()
     key = idempotency_key(request)
-    wanted = parse_narration_request(request, services.catalogue)
+    with services.db.session(readonly=True) as session:
+        catalogue = voices_for_user(session, current_user(), services.catalogue)
+    wanted = parse_narration_request(request, catalogue)
     with services.db.session() as session:
-        feed = chosen_feed(session, wanted.feed)
-        # A reused key with a different request raises IdempotencyConflict (422) from here.
-        job, created = jobs.create_job(
-            session, request=wanted.request, voice=wanted.voice.id, speed=wanted.speed,
-            source=wanted.source, input_chars=wanted.input_chars, title=wanted.title,
-            author=wanted.author, idempotency_key=key, request_hash=wanted.request_hash,
-            user_id=current_user())
-        if created:
-            check_quotas(session, job)  # 429 rolls the new job back
-        if created and feed is not None:
-            feeds.add_job(session, feed, job)
+        # Names a lexicon the caller does not have: 422 unknown_lexicon, before anything is stored.
+        resolve_lexicon(session, current_user(), wanted.request.get("lexicons"))
+        job, created = store_narration(session, wanted, key)
         # A repeat of a submission that was stored but never reached the queue runs it now.
         requeue = not created and never_queued(session, job)
         job_id = job.id
@@ -153,6 +149,23 @@ def narration_events(job_id: UUID):
     stream = event_stream(narrator().db, str(job_id), base_url(), **event_timings())
     return Response(stream, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def store_narration(session, wanted, key: str | None):
+    """Store a checked request as the caller's job, in its feed: (job, created). Shared by the
+    single and the batch POST."""
+    feed = chosen_feed(session, wanted.feed)
+    # A reused key with a different request raises IdempotencyConflict (422) from here.
+    job, created = jobs.create_job(
+        session, request=wanted.request, voice=wanted.voice.id, speed=wanted.speed,
+        source=wanted.source, input_chars=wanted.input_chars, title=wanted.title,
+        author=wanted.author, idempotency_key=key, request_hash=wanted.request_hash,
+        user_id=current_user())
+    if created:
+        check_quotas(session, job)  # 429 rolls the new job back
+    if created and feed is not None:
+        feeds.add_job(session, feed, job)
+    return job, created
 
 
 def read_job(job_id: str) -> dict:

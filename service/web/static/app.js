@@ -6,6 +6,7 @@ import { setUpForm, setBusy, showApiError } from "./form.js";
 import { followJob, isTerminal, jobUrl, renderChapters, renderSummary } from "./job.js";
 import { PreviewPlayer, loadEpisode, resetEpisode } from "./player.js";
 import { forgetRecent, loadRecent, setUpRecent } from "./recent.js";
+import { forgetVoices, loadVoices, setUpVoices } from "./voices.js";
 import { askForKey, closeSession, openSession, setUpSignIn, showSession, takeKeyFromAddress } from "./session.js";
 
 const jobSection = document.getElementById("job");
@@ -121,6 +122,7 @@ async function loadSignedIn() {
   if (!(await loadFeeds())) return false;
   showSession("in");
   loadRecent();
+  loadVoices();
   openJobFromAddress({ again: true }); // a job whose following a 401 stopped is followed again
   return true;
 }
@@ -159,6 +161,7 @@ async function signOut() {
   jobSection.hidden = true;
   forgetFeeds();
   forgetRecent();
+  forgetVoices();
   history.replaceState(null, "", location.pathname + location.search);
   askForKey({ notice: "You are signed out." });
 }
@@ -179,6 +182,7 @@ setUpSignIn(async () => {
 setUpForm(submit);
 setUpFeeds();
 setUpRecent();
+setUpVoices();
 document.getElementById("cancel").addEventListener("click", cancelJob);
 document.getElementById("sign-out").addEventListener("click", signOut);
 window.addEventListener("hashchange", onAddressChange);

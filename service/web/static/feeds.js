@@ -8,6 +8,8 @@ const urlRow = document.getElementById("feed-url-row");
 const status = document.getElementById("feed-status");
 const choice = document.getElementById("feed");
 const NO_FEED = "none"; // the API's word for "in no feed"
+const chapterEpisodes = document.getElementById("chapter-episodes");
+const opmlLink = document.getElementById("opml-link");
 
 /**
  * Fetches the feeds and shows them. Resolves to true when the session was accepted (also when
@@ -27,6 +29,7 @@ export async function loadFeeds() {
   else if (!main.url) showAddress(null, "This feed's private address is turned off. " +
     `POST ${main.links?.token ?? "/api/v1/feeds/ID/token"} with your API key makes a new one.`);
   else showAddress(main.url, "");
+  showSettings(main);
   fillChoice(feeds);
   return true;
 }
@@ -47,6 +50,29 @@ function fillChoice(feeds) {
   const defaultFeed = feeds.find((feed) => feed.default) ?? feeds[0];
   const wanted = [...choice.options].some((option) => option.value === kept) ? kept : defaultFeed?.id ?? NO_FEED;
   choice.value = wanted;
+}
+
+/** The default feed's settings: chapters as episodes; and the OPML link for every feed. */
+function showSettings(feed) {
+  chapterEpisodes.checked = Boolean(feed?.chapter_episodes);
+  chapterEpisodes.disabled = !feed;
+  chapterEpisodes.dataset.feed = feed?.id ?? "";
+  opmlLink.href = apiUrl("/feeds.opml");
+}
+
+/** Saves the chapters-as-episodes setting of the default feed. */
+async function saveChapterEpisodes() {
+  const wanted = chapterEpisodes.checked;
+  try {
+    const feed = await requestJson(apiUrl(`/feeds/${chapterEpisodes.dataset.feed}`), {
+      method: "PATCH", body: { chapter_episodes: wanted } });
+    chapterEpisodes.checked = feed.chapter_episodes;
+    status.textContent = feed.chapter_episodes
+      ? "Each chapter is now an episode of its own." : "Each narration is now one episode.";
+  } catch (error) {
+    chapterEpisodes.checked = !wanted;
+    status.textContent = error.message;
+  }
 }
 
 /** Empties what a signed-out page must not keep showing: the private address. */
@@ -78,4 +104,5 @@ async function copyAddress(event) {
 export function setUpFeeds() {
   document.getElementById("copy-feed").addEventListener("click", copyAddress);
   urlField.addEventListener("focus", () => urlField.select());
+  chapterEpisodes.addEventListener("change", saveChapterEpisodes);
 }
