@@ -20,6 +20,8 @@ MAX_RESTARTS, RESTART_WINDOW = 5, 60.0
 """A worker may exit this many times within the window (seconds) and be started again."""
 LOCAL_KEY_FILE = "local.key"
 """In the data folder, readable by its owner only: the local user's API key."""
+LOCAL_FEED_FILE = "local.feed"
+"""Beside it: the token of the local user's feed URL (the database keeps only its digest)."""
 
 
 def run(args) -> int:
@@ -54,15 +56,17 @@ def run(args) -> int:
     return 0
 
 
-def _print_banner(settings, args, workers: int, local: tuple[str, str] | None) -> None:
+def _print_banner(settings, args, workers: int, local: tuple[str, str | None] | None) -> None:
     """What the user needs: where to open the page, the local key and feed when there is one."""
     url = (settings.base_url or f"http://{args.host}:{args.port}/").rstrip("/")
     print(f"narrator is up ({workers} worker processes; Ctrl-C stops)", flush=True)
     if local:
         key, token = local
+        feed = (f"{url}/feeds/{token}.xml" if token else
+                "its address was replaced on the page (only the page shows a new one)")
         print(f"  open the page:   {url}/#key={key}\n"
               f"  API key:         {key}  (kept in {settings.data_dir / LOCAL_KEY_FILE})\n"
-              f"  podcast feed:    {url}/feeds/{token}.xml", flush=True)
+              f"  podcast feed:    {feed}", flush=True)
     else:
         print(f"  open {url}/ and sign in with a key from `narrator users create NAME`", flush=True)
 
@@ -106,7 +110,7 @@ def _check_voices() -> None:
             raise SettingError(f"the {alias} voice {voice.id} is not installed; run `make setup`.")
 
 
-def _prepare_state(settings) -> tuple[str, str] | None:
+def _prepare_state(settings) -> tuple[str, str | None] | None:
     """Migrate the database and check the media store before anything is accepted.
 
     On the embedded default (no DATABASE_URL) this is someone's own machine: a local user is
@@ -132,7 +136,8 @@ def _prepare_state(settings) -> tuple[str, str] | None:
     try:
         if settings.database_url:
             return None
-        return local_key(database, settings.data_dir / LOCAL_KEY_FILE)
+        return local_key(database, settings.data_dir / LOCAL_KEY_FILE,
+                         settings.data_dir / LOCAL_FEED_FILE)
     finally:
         database.dispose()
 

@@ -21,7 +21,7 @@ from werkzeug.http import parse_options_header
 
 from api_fixtures import (BASE_URL, TWO_CHAPTERS, api_key, app, client, client_for, error_of,  # noqa: F401
                           make_user, recorder, submit)
-from feed_fixtures import NS, default_feed, image, local, make_feed, narrate, rss
+from feed_fixtures import NS, default_feed, image, local, make_feed, narrate, rss, with_address
 
 TOKEN_URL = re.compile(r"/feeds/(?P<token>[^/]+)\.xml$")
 PRIVATE_PREFIXES = ("/api/v1/narrations", "/api/v1/feeds", "/v1/audio/speech")
@@ -171,7 +171,7 @@ ID_ARGUMENTS = {"job_id", "feed_id"}
 
 def snapshot(app, owner) -> dict:
     """Everything of a user's that another user might change: resources, episodes, feeds, art."""
-    feeds = owner.get("/api/v1/feeds").get_json()["feeds"]
+    feeds = [with_address(feed) for feed in owner.get("/api/v1/feeds").get_json()["feeds"]]
     return {"narrations": owner.get("/api/v1/narrations").get_json(),
             "feeds": feeds,
             "episodes": [owner.get(local(f["links"]["episodes"])).get_json() for f in feeds],

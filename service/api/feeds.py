@@ -177,17 +177,21 @@ def owned_feed(session, feed_id: UUID) -> Feed:
 
 
 def feed_view(session, feed: Feed) -> dict:
-    """The feed as the API shows it to its owner, with its private address."""
+    """The feed as the API shows it to its owner; its private address only when just made
+    (only the token's digest is stored, so it cannot be shown again)."""
     this = f"{base_url()}/api/v1/feeds/{feed.id}"
+    token = feeds.fresh_token(feed)
     published = sum(1 for entry in feed.entries
                     if entry.number is not None and entry.job.status == "done")
     return {
         "id": feed.id, "default": feed.is_default, "title": feed.title,
         "description": feed.description, "author": feed.author, "owner_email": feed.owner_email,
         "language": feed.language, "explicit": feed.explicit, "category": feed.category,
-        "url": feed_url(feed.token) if feed.token else None,
+        "url": feed_url(token) if token else None,
+        "url_active": feed.token_digest is not None,
         "artwork": {"uploaded": feed.artwork_type is not None,
-                    "url": cover_url(feed, feed.token) if feed.token else None},
+                    "type": feed.artwork_type or "image/png",
+                    "url": cover_url(feed, token) if token else None},
         "episodes": published,
         "created_at": iso_time(feed.created_at), "updated_at": iso_time(feed.updated_at),
         "links": {"self": this, "episodes": f"{this}/episodes", "artwork": f"{this}/artwork",

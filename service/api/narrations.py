@@ -137,6 +137,8 @@ def retry_narration(job_id: UUID):
         job = owned_job(session, str(job_id))
         status = job.status
         retried = jobs.retry_job(session, str(job_id))
+        if retried is not None:
+            check_quotas(session, retried, retry=True)  # a retry is a submission; 429 undoes it
     if retried is None:
         raise NotRetryableError(f"The narration is {status}; only failed or canceled narrations "
                                "can be retried.", field="id")
