@@ -78,6 +78,7 @@ def seed(app) -> None:
     my_named = mine.post("/api/v1/feeds", json={"title": "Named"}).get_json()["id"]
     my_default = mine.get("/api/v1/feeds").get_json()["feeds"][0]["id"]
     their_feed = publisher.get("/api/v1/feeds").get_json()["feeds"][0]
+    their_feed = publisher.post(f"/api/v1/feeds/{their_feed['id']}/token").get_json()  # shown once
     token = their_feed["url"].rsplit("/", 1)[1].removesuffix(".xml")
     rss = app.test_client().get(f"/feeds/{token}.xml")
     assert rss.status_code == 200, rss.get_json()
