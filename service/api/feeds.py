@@ -111,6 +111,8 @@ def upload_artwork(feed_id: UUID):
     if request.mimetype not in IMAGE_TYPES:
         raise UnsupportedMediaTypeError("Send the artwork as the body with Content-Type "
                                         "image/jpeg or image/png.", field="Content-Type")
+    with narrator().db.session(readonly=True) as session:
+        owned_feed(session, feed_id)  # another user's feed: 404 before the body is even read
     request.max_content_length = MAX_UPLOAD_BYTES
     data, content_type = checked_artwork(request.get_data())
     with narrator().db.session() as session:
