@@ -72,6 +72,13 @@ SETTINGS: tuple[Setting, ...] = (
             "(once) or fails it.", int),
     Setting("events_max_seconds", "NARRATOR_EVENTS_MAX_SECONDS", "600",
             "Seconds an event stream stays open; browsers reconnect after it closes.", int),
+    Setting("events_per_user", "NARRATOR_EVENTS_PER_USER", "4",
+            "Event streams one user may hold open at once (per web process); beyond it: 429.",
+            int),
+    Setting("events_max_streams", "NARRATOR_EVENTS_MAX_STREAMS", "16",
+            "Event streams one web process holds open in all; beyond it: 503. Keep it under "
+            "gunicorn's threads (32), so streams never take the threads other requests need.",
+            int),
     Setting("rate_limit", "NARRATOR_RATE_LIMIT", "600/minute",
             "Requests per API key (limits syntax, e.g. `600/minute;10000/hour`); over it: 429 "
             "with Retry-After. Counted in Redis when REDIS_URL is set. Empty: no limit.", str),
