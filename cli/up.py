@@ -14,7 +14,7 @@ import time
 from urllib.parse import urlsplit
 
 from cli.embedded import EmbeddedRedis
-from narration.settings import SettingError, load_settings
+from narration.settings import SettingError, apply_file_mode, load_settings
 
 MAX_RESTARTS, RESTART_WINDOW = 5, 60.0
 """A worker may exit this many times within the window (seconds) and be started again."""
@@ -26,6 +26,7 @@ LOCAL_FEED_FILE = "local.feed"
 
 def run(args) -> int:
     settings = load_settings()
+    apply_file_mode(settings)  # before anything writes: Redis, the worker and the web inherit it
     check_base_url(settings.base_url)
     _check_voices()
     env = dict(os.environ)

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from narration.settings import load_settings
+from narration.settings import apply_file_mode, load_settings
 from state import feeds, users
 from state.db import Database
 
@@ -16,7 +16,9 @@ def open_database() -> Database:
     """The configured database, migrated (a first command on a fresh install works)."""
     from service import make_sqlite_folder
 
-    url = load_settings().database
+    settings = load_settings()
+    apply_file_mode(settings)
+    url = settings.database
     make_sqlite_folder(url)
     database = Database(url)
     database.upgrade()

@@ -94,6 +94,8 @@ class SentenceCache:
     """Sentence audio by key, bounded in bytes; safe to share between processes."""
 
     def __init__(self, directory: Path | str, size_limit: int):
+        # Made here, not by diskcache (which asks for 0755): the folder follows the umask.
+        Path(directory).mkdir(parents=True, exist_ok=True)
         self._store = diskcache.Cache(
             str(directory), size_limit=size_limit, eviction_policy="least-recently-used",
             disk=BytesOnlyDisk)

@@ -6,7 +6,14 @@ with gunicorn's 2 s default, a client polling every ~2 s sends just as the serve
 connection and gets "connection reset" (seen in tests/test_load.py); idle connections wait in the
 poller, not in a thread, so a longer keep-alive is cheap. No control socket: gunicorn's default
 one sits at a fixed path per user, so two services on one machine would clash on it.
+
+The umask comes from NARRATOR_FILE_MODE, set here in the master before it forks, so the database,
+media and cache files the web process creates are its owner's only (0600) by default.
 """
+
+from narration.settings import apply_file_mode, load_settings
+
+apply_file_mode(load_settings())
 
 worker_class = "gthread"
 threads = 32

@@ -183,3 +183,14 @@ def test_no_log_line_carries_a_feed_token_or_key(web):
     written = web.web_log.read_text(errors="replace")[len(before):]
     assert "/feeds/[token]/broken" in written and "a slow store for /feeds/[token]" in written
     assert token not in written and "nk_" + "k" * 40 not in written, written
+
+
+def test_what_the_web_process_creates_is_its_owners_only(web):
+    """gunicorn (as the Procfile runs it) made the database and the media folder: 0600 and 0700."""
+    import stat
+    from pathlib import Path
+
+    database = Path(web.env["DATABASE_URL"].removeprefix("sqlite:///"))
+    media = Path(web.env["MEDIA_URL"].removeprefix("file://"))
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert stat.S_IMODE(media.stat().st_mode) == 0o700
