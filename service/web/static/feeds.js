@@ -1,5 +1,6 @@
 // The user's podcast feeds: the default feed's private address to subscribe to, and the
-// form's choice of which feed a new narration goes into.
+// form's choice of which feed a new narration goes into. Like an API key, the address is shown
+// only when it is made (only a digest of its token is kept), so the page offers a new one.
 
 import { apiUrl, requestJson } from "./api.js";
 
@@ -7,6 +8,8 @@ const urlField = document.getElementById("feed-url");
 const urlRow = document.getElementById("feed-url-row");
 const status = document.getElementById("feed-status");
 const choice = document.getElementById("feed");
+const newAddress = document.getElementById("new-feed-address");
+let mainFeed = null; // the default feed, whose address the page shows
 const NO_FEED = "none"; // the API's word for "in no feed"
 
 /**
@@ -23,9 +26,12 @@ export async function loadFeeds() {
     return true;
   }
   const [main] = feeds; // the API lists the default feed first
+  mainFeed = main ?? null;
+  newAddress.hidden = !main;
   if (!main) showAddress(null, "You have no podcast feed yet.");
-  else if (!main.url) showAddress(null, "This feed's private address is turned off. " +
-    `POST ${main.links?.token ?? "/api/v1/feeds/ID/token"} with your API key makes a new one.`);
+  else if (!main.url_active) showAddress(null, "This feed's private address is turned off. Make a new one to subscribe.");
+  else if (!main.url) showAddress(null, "Your feed's private address was shown when it was made and is not kept, " +
+    "like a password. Lost it? Make a new one (apps subscribed to the old one must then subscribe again).");
   else showAddress(main.url, "");
   fillChoice(feeds);
   return true;
@@ -51,7 +57,28 @@ function fillChoice(feeds) {
 
 /** Empties what a signed-out page must not keep showing: the private address. */
 export function forgetFeeds() {
+  mainFeed = null;
+  newAddress.hidden = true;
   showAddress(null, "");
+}
+
+/** Makes a new private address for the default feed and shows it (this once). */
+async function makeNewAddress() {
+  if (!mainFeed) return;
+  if (mainFeed.url_active && !window.confirm("A new address replaces the old one: podcast apps " +
+      "subscribed to the old one stop getting episodes until they subscribe to the new one. Make a new address?")) {
+    return;
+  }
+  newAddress.disabled = true;
+  try {
+    const made = await requestJson(apiUrl(`/feeds/${mainFeed.id}/token`), { method: "POST" });
+    mainFeed = made;
+    showAddress(made.url, "Here is your new address; it is shown only now. Copy it into your podcast app.");
+  } catch (error) {
+    status.textContent = `No new address was made: ${error.message}`;
+  } finally {
+    newAddress.disabled = false;
+  }
 }
 
 /** Copies the address: the Clipboard API where allowed, else the selection and the copy command. */
@@ -77,5 +104,6 @@ async function copyAddress(event) {
 /** Wires the Copy button, and selects the whole address when the field gets focus. */
 export function setUpFeeds() {
   document.getElementById("copy-feed").addEventListener("click", copyAddress);
+  newAddress.addEventListener("click", makeNewAddress);
   urlField.addEventListener("focus", () => urlField.select());
 }
