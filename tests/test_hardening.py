@@ -1,11 +1,17 @@
 """What one hostile key can do to the web process, tried against real gunicorn (as the Procfile
-runs it) on a real SQLite file and Redis: event streams, chunked bodies, and secrets in logs."""
+runs it) on a real SQLite file and Redis: event streams, chunked bodies, secrets in logs, files
+left readable; and an image that would cost the web process its memory."""
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import sys
 import threading
 import time
 import uuid
+import zlib
+from pathlib import Path
 
 import pytest
 import requests
@@ -183,6 +189,53 @@ def test_no_log_line_carries_a_feed_token_or_key(web):
     written = web.web_log.read_text(errors="replace")[len(before):]
     assert "/feeds/[token]/broken" in written and "a slow store for /feeds/[token]" in written
     assert token not in written and "nk_" + "k" * 40 not in written, written
+
+
+def huge_png(side: int) -> bytes:
+    """A valid grey PNG of side×side pixels, all black: a few hundred KB on disk, side² bytes
+    once decoded. Written row by row through zlib, so making it costs no big buffer."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    packer, row, parts = zlib.compressobj(9), b"\0" * (side + 1), []
+    for _ in range(side):
+        parts.append(packer.compress(row))
+    parts.append(packer.flush())
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts))
+            + chunk(b"IEND", b""))
+
+
+MEASURE_UPLOAD = """
+import resource, sys, time
+from service.artwork import checked_artwork
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+try:
+    checked_artwork(data)
+except Exception as error:
+    print(type(error).__name__, getattr(error, "status", ""), str(error))
+print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_a_small_file_declaring_a_huge_image_is_refused_before_decoding(tmp_path, record_figure):
+    """9000×9000 px in 80 KB: refused from its header, in milliseconds, without 81 MB of pixels."""
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(huge_png(9000))
+    assert bomb.stat().st_size < 400_000
+    result = subprocess.run([sys.executable, "-c", MEASURE_UPLOAD, str(bomb)], capture_output=True,
+                            text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    refusal, figures = result.stdout.strip().splitlines()
+    seconds, grown_kib = float(figures.split()[0]), int(figures.split()[1])
+    record_figure("file size", bomb.stat().st_size // 1000, "KB")
+    record_figure("time to refuse", round(seconds * 1000, 1), "ms")
+    record_figure("peak memory growth", round(grown_kib / 1024, 1), "MiB")
+    assert refusal.startswith("ArtworkTooLargeError 413") and "9000×9000" in refusal
+    assert "3000×3000" in refusal
+    assert seconds < 0.2 and grown_kib < 20 * 1024  # decoding would take 81 MB and seconds
 
 
 def test_what_the_web_process_creates_is_its_owners_only(web):
