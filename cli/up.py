@@ -64,7 +64,7 @@ def _print_banner(settings, args, workers: int, local: tuple[str, str | None] | 
     if local:
         key, token = local
         feed = (f"{url}/feeds/{token}.xml" if token else
-                "its address was replaced on the page (only the page shows a new one)")
+                "shown only when made (like a key); make a new one on the page")
         print(f"  open the page:   {url}/#key={key}\n"
               f"  API key:         {key}  (kept in {settings.data_dir / LOCAL_KEY_FILE})\n"
               f"  podcast feed:    {feed}", flush=True)
