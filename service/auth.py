@@ -45,7 +45,7 @@ def require_user() -> None:
     if credential is None:
         raise UnauthorizedError("Send your API key as `Authorization: Bearer KEY` (create one "
                                 "with `narrator users create NAME`).")
-    user_id = user_of(credential, by_cookie)
+    user_id, stale = user_of(credential, by_cookie)
     if user_id is None and by_cookie:
         raise UnauthorizedError("Your session has ended (signed out, expired, or its key was "
                                 "revoked); sign in again with your API key.")
@@ -55,20 +55,23 @@ def require_user() -> None:
     if by_cookie and request.method not in SAFE_METHODS and not same_origin():
         raise CrossOriginError("Changes made with the page's session cookie must come from the "
                                "page itself; send the API key in the Authorization header.")
-    if by_cookie:
+    if stale:  # a write once a day per session, not one per request
         with narrator().db.session() as session:
             if users.extend_page_session(session, credential):
                 g.renew_cookie = credential
     g.user_id = user_id
 
 
-def user_of(credential: str, by_cookie: bool) -> str | None:
-    """The user a key or a page session id belongs to, while it is live; else None."""
+def user_of(credential: str, by_cookie: bool) -> tuple[str | None, bool]:
+    """(the user a key or a page session id belongs to while it is live, else None; whether the
+    session's end is due to move)."""
     with narrator().db.session(readonly=True) as session:
         if not by_cookie:
-            return users.authenticate(session, credential)
+            return users.authenticate(session, credential), False
         found = users.page_session(session, credential)
-        return found.api_key.user_id if found is not None else None
+        if found is None:
+            return None, False
+        return found.api_key.user_id, users.session_is_stale(found)
 
 
 def still_signed_in() -> Callable[[], bool]:

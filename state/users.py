@@ -153,14 +153,18 @@ def page_session(session: Session, session_id: str, now: datetime | None = None
     return found
 
 
+def session_is_stale(found: PageSession) -> bool:
+    """Whether a used session's end should move (it was last moved a day or more ago)."""
+    return found.expires_at - utcnow() <= SESSION_LIFETIME - SESSION_SLIDE_AFTER
+
+
 def extend_page_session(session: Session, session_id: str) -> bool:
     """Move a used session's end to a full lifetime from now, when it is a day stale; whether it
     moved (then the cookie is sent again with the new end)."""
     found = page_session(session, session_id)
-    now = utcnow()
-    if found is None or found.expires_at - now > SESSION_LIFETIME - SESSION_SLIDE_AFTER:
+    if found is None or not session_is_stale(found):
         return False
-    found.expires_at = now + SESSION_LIFETIME
+    found.expires_at = utcnow() + SESSION_LIFETIME
     return True
 
 
