@@ -19,6 +19,7 @@ import requests
 from cli.embedded import EmbeddedRedis
 from tests.stack import Stack, client, stack_env
 
+pytestmark = pytest.mark.slow
 PER_USER, IN_ALL = 3, 8
 TEXT = {"title": "A review", "text": "A short review. It is kind.", "voice": "male"}
 
