@@ -154,3 +154,33 @@ def test_the_users_commands(tmp_path):
     with database.session() as session:
         assert users.authenticate(session, key) is None
     database.dispose()
+
+
+def test_an_upgrade_drops_clear_feed_tokens_and_their_urls_keep_working(tmp_path):
+    """0003 removes the clear token column; the digest beside it still finds the feed."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0002_users_feeds")  # feeds as the release before kept them
+    from sqlalchemy import create_engine, inspect, text
+
+    token = "old-token-" + "x" * 22
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO users (id, name, created_at) VALUES "
+                                "('u1', 'ann', '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO feeds (id, user_id, is_default, title, description, author, owner_email, "
+            "language, explicit, category, token, token_digest, revision, last_number, "
+            "created_at, updated_at) VALUES ('f1', 'u1', 1, 'T', '', '', '', 'en', 0, 'Arts', "
+            f":token, :digest, 1, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+            {"token": token, "digest": users.digest(token)})
+    engine.dispose()
+    database = Database(url)
+    database.upgrade()
+    assert "token" not in {c["name"] for c in inspect(database.engine).get_columns("feeds")}
+    with database.session(readonly=True) as session:
+        assert feeds.feed_by_token(session, token).id == "f1"
+    database.dispose()
+    assert token.encode() not in (tmp_path / "old.db").read_bytes()
