@@ -88,7 +88,7 @@ def service_with_episodes(folder: Path, count: int):
     with app.extensions["narrator"].db.session() as session:
         user, _ = users.create_user(session, "bench")
         feed = feeds.default_feed(session, user.id)
-        token = feed.token
+        token = feeds.fresh_token(feed)
         for number in range(count):
             job, _ = jobs.create_job(session, request={}, voice="male", speed=1.0,
                                      source="text", input_chars=600, user_id=user.id)

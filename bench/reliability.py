@@ -43,9 +43,14 @@ SECTIONS = (
                   "core, and a corpus of nasty inputs.",
      ("tests/test_openapi.py", "tests/test_properties.py", "tests/test_nasty_inputs.py")),
     ("Security", "Keys, private feed tokens, isolation between users on every route, rate "
-                 "limits and quotas, headers, secrets kept out of logs.",
-     ("tests/test_feed_privacy.py", "tests/test_limits.py", "tests/test_users.py")),
+                 "limits and quotas, headers, secrets kept out of logs; what one hostile key or "
+                 "a neighbour on the host could do (issue 12), tried against real gunicorn.",
+     ("tests/test_feed_privacy.py", "tests/test_limits.py", "tests/test_users.py",
+      "tests/test_hardening.py", "tests/test_file_modes.py", "tests/test_sentence_cache.py")),
 )
+KEPT_START = "<!-- written by hand: bench/reliability.py keeps this block as it is -->"
+KEPT_END = "<!-- end of the hand-written block -->"
+"""Markers of the attacks table in the Security section, which a person writes and updates."""
 
 
 def run_tests(files: list[str], jobs: int, expression: str | None) -> tuple[dict, dict, float]:
@@ -90,8 +95,14 @@ def node_id(classname: str, name: str) -> str:
     return f"{classname}::{name}"
 
 
-def render(figures: dict, outcomes: dict, elapsed: float, jobs: int) -> str:
-    """The whole report."""
+def kept_block(previous: str) -> str:
+    """The hand-written block of the report as it stands (markers included), or ""."""
+    start, end = previous.find(KEPT_START), previous.find(KEPT_END)
+    return previous[start:end + len(KEPT_END)] if 0 <= start < end else ""
+
+
+def render(figures: dict, outcomes: dict, elapsed: float, jobs: int, kept: str = "") -> str:
+    """The whole report; `kept` (the hand-written block) opens the Security section."""
     passed = sum(o == "passed" for o in outcomes.values())
     lines = [
         "# Reliability",
@@ -104,7 +115,10 @@ def render(figures: dict, outcomes: dict, elapsed: float, jobs: int) -> str:
         "the load scenario at its CI size.",
     ]
     for title, summary, files in SECTIONS:
-        lines += ["", f"## {title}", "", summary, "", "| test | outcome | figures |", "|---|---|---|"]
+        lines += ["", f"## {title}", "", summary]
+        if title == "Security" and kept:
+            lines += ["", kept]
+        lines += ["", "| test | outcome | figures |", "|---|---|---|"]
         for test_id, outcome in outcomes.items():
             if not test_id.startswith(files):
                 continue
@@ -128,7 +142,8 @@ def main() -> None:
     args = parser.parse_args()
     files = [name for _, _, names in SECTIONS for name in names if (ROOT / name).exists()]
     figures, outcomes, elapsed = run_tests(files, args.jobs, args.expression)
-    report = render(figures, outcomes, elapsed, args.jobs)
+    previous = REPORT.read_text() if REPORT.exists() else ""
+    report = render(figures, outcomes, elapsed, args.jobs, kept_block(previous))
     REPORT.write_text(report)
     print(report)
 

@@ -13,19 +13,22 @@ import sys
 import time
 
 from cli.embedded import EmbeddedRedis
-from narration.settings import load_settings
+from narration.settings import apply_file_mode, load_settings
 from state import preflight
 
 MAX_RESTARTS, RESTART_WINDOW = 5, 60.0
 """A worker may exit this many times within the window (seconds) and be started again."""
 LOCAL_KEY_FILE = "local.key"
 """In the data folder, readable by its owner only: the local user's API key."""
+LOCAL_FEED_FILE = "local.feed"
+"""Beside it: the token of the local user's feed URL (the database keeps only its digest)."""
 
 
 def run(args) -> int:
     import voices
 
     settings = load_settings()
+    apply_file_mode(settings)  # before anything writes: Redis, the worker and the web inherit it
     preflight.check_base_url(settings.base_url)
     preflight.check_voices(voices.load_catalogue())
     env = dict(os.environ)
@@ -56,15 +59,17 @@ def run(args) -> int:
     return 0
 
 
-def _print_banner(settings, args, workers: int, local: tuple[str, str] | None) -> None:
+def _print_banner(settings, args, workers: int, local: tuple[str, str | None] | None) -> None:
     """What the user needs: where to open the page, the local key and feed when there is one."""
     url = (settings.base_url or f"http://{args.host}:{args.port}/").rstrip("/")
     print(f"narrator is up ({workers} worker processes; Ctrl-C stops)", flush=True)
     if local:
         key, token = local
+        feed = (f"{url}/feeds/{token}.xml" if token else
+                "shown only when made (like a key); make a new one on the page")
         print(f"  open the page:   {url}/#key={key}\n"
               f"  API key:         {key}  (kept in {settings.data_dir / LOCAL_KEY_FILE})\n"
-              f"  podcast feed:    {url}/feeds/{token}.xml", flush=True)
+              f"  podcast feed:    {feed}", flush=True)
     else:
         print(f"  open {url}/ and sign in with a key from `narrator users create NAME`", flush=True)
 
@@ -75,7 +80,7 @@ def web_command(host: str, port: int, workers: int = 1) -> list[str]:
             "--bind", f"{host}:{port}", "--workers", str(workers), "service:create_app()"]
 
 
-def _prepare_state(settings) -> tuple[str, str] | None:
+def _prepare_state(settings) -> tuple[str, str | None] | None:
     """Migrate the database and check the media store before anything is accepted.
 
     On the embedded default (no DATABASE_URL) this is someone's own machine: a local user is
@@ -88,7 +93,8 @@ def _prepare_state(settings) -> tuple[str, str] | None:
     try:
         if settings.database_url:
             return None
-        return local_key(database, settings.data_dir / LOCAL_KEY_FILE)
+        return local_key(database, settings.data_dir / LOCAL_KEY_FILE,
+                         settings.data_dir / LOCAL_FEED_FILE)
     finally:
         database.dispose()
 

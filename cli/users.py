@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
-from narration.settings import load_settings
+from narration.settings import apply_file_mode, load_settings
 from state import feeds, users
 from state.db import Database
 
@@ -14,7 +16,9 @@ def open_database() -> Database:
     """The configured database, migrated (a first command on a fresh install works)."""
     from state.db import make_sqlite_folder
 
-    url = load_settings().database
+    settings = load_settings()
+    apply_file_mode(settings)
+    url = settings.database
     make_sqlite_folder(url)
     database = Database(url)
     database.upgrade()
@@ -25,9 +29,9 @@ def run_create(args) -> int:
     """Create a user; print their key (shown once) and their default feed's token path."""
     with open_database().session() as session:
         user, key = users.create_user(session, args.name)
-        token = feeds.default_feed(session, user.id).token
+        token = feeds.fresh_token(feeds.default_feed(session, user.id))
     print(f"user {args.name} created.\nAPI key (shown once; send as `Authorization: Bearer KEY`):"
-          f"\n{key}\nfeed: <base URL>/feeds/{token}.xml")
+          f"\n{key}\nfeed (shown once): <base URL>/feeds/{token}.xml")
     return 0
 
 
@@ -56,25 +60,62 @@ def run_list(args) -> int:
     return 0
 
 
-def local_key(database: Database, key_file: Path) -> tuple[str, str]:
-    """(API key, default feed token) of the local user, creating the user on first run.
+def local_key(database: Database, key_file: Path, feed_file: Path) -> tuple[str, str | None]:
+    """(API key, default feed token or None) of the local user, creating the user on first run.
 
-    The key is kept in a file only the owner can read, so every `narrator up` can print the link
-    that signs the web page in; a lost or revoked key file gets a fresh key.
+    The key and the feed token are kept in files only the owner can read, so every `narrator up`
+    can print the link that signs the web page in and the feed's address; a lost or revoked key
+    file gets a fresh key. The database keeps only the feed token's digest: when the token was
+    rotated on the page (or the install predates this file), None — the page makes a new one.
     """
+    token = None
     with database.session() as session:
         try:
             user = users.find_user(session, users.LOCAL_USER)
         except users.UnknownUser:
             user, key = users.create_user(session, users.LOCAL_USER)
             users.claim_orphan_jobs(session, user)
+            token = feeds.fresh_token(feeds.default_feed(session, user.id))
         else:
-            saved = key_file.read_text().strip() if key_file.exists() else ""
+            saved = read_secret_file(key_file)
             key = saved if saved and users.authenticate(session, saved) == user.id else None
             key = key or users.issue_key(session, user)
-        token = feeds.default_feed(session, user.id).token
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
+            kept = read_secret_file(feed_file)
+            feed = feeds.default_feed(session, user.id)
+            token = kept if kept and feed is not None and feeds.token_matches(feed, kept) else None
+    write_secret_file(key_file, key)
+    if token:
+        write_secret_file(feed_file, token)
     return key, token
+
+
+def read_secret_file(path: Path) -> str:
+    """The secret kept in `path`, or "" when there is none (a symlink is not followed)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    with os.fdopen(descriptor) as handle:
+        return handle.read().strip()
+
+
+def write_secret_file(path: Path, secret: str) -> None:
+    """Write `secret` to `path`, readable by its owner only, without following a symlink there.
+
+    A new file (mkstemp: 0600, O_EXCL) beside it is renamed over `path`: rename replaces a
+    symlink itself rather than writing through it, and the mode is 0600 also when `path` existed
+    with a looser one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secret + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise

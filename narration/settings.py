@@ -34,9 +34,22 @@ def _size(value: str) -> int:
     return int(value)
 
 
+def _file_mode(value: str) -> int:
+    """An octal file mode the owner can read and write, with no execute bits (0600, 0640, 0660)."""
+    mode = int(value, 8)
+    if mode & ~0o666 or mode & 0o600 != 0o600:
+        raise ValueError(value)
+    return mode
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "NARRATOR_DATA_DIR", "~/.local/share/narrator",
             "Folder for the sentence cache and unpacked voice models.", _path),
+    Setting("file_mode", "NARRATOR_FILE_MODE", "0600",
+            "Mode of the files the service creates (database, media, sentence cache, keys); "
+            "folders get the same bits plus search (0600 → 0700). `0660` lets a group shared "
+            "by the web and worker users read and write them (SQLite makes its files 0640 at most: "
+            "share PostgreSQL instead).", _file_mode),
     Setting("cache_dir", "NARRATOR_CACHE_DIR", "",
             "Sentence-audio cache folder; empty means `<data dir>/sentence-cache`.", str),
     Setting("cache_size", "NARRATOR_CACHE_SIZE", "1G",
@@ -72,6 +85,13 @@ SETTINGS: tuple[Setting, ...] = (
             "(once) or fails it.", int),
     Setting("events_max_seconds", "NARRATOR_EVENTS_MAX_SECONDS", "600",
             "Seconds an event stream stays open; browsers reconnect after it closes.", int),
+    Setting("events_per_user", "NARRATOR_EVENTS_PER_USER", "4",
+            "Event streams one user may hold open at once (per web process); beyond it: 429.",
+            int),
+    Setting("events_max_streams", "NARRATOR_EVENTS_MAX_STREAMS", "16",
+            "Event streams one web process holds open in all; beyond it: 503. Keep it under "
+            "gunicorn's threads (32), so streams never take the threads other requests need.",
+            int),
     Setting("rate_limit", "NARRATOR_RATE_LIMIT", "600/minute",
             "Requests per API key (limits syntax, e.g. `600/minute;10000/hour`); over it: 429 "
             "with Retry-After. Counted in Redis when REDIS_URL is set. Empty: no limit.", str),
@@ -135,6 +155,28 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         except (TypeError, ValueError):
             raise SettingError(f"{setting.env}={raw!r} is not valid: {setting.help}") from None
     return Settings(values)
+
+
+def folder_mode(file_mode: int) -> int:
+    """The folder mode that goes with a file mode: search wherever read is allowed."""
+    return file_mode | (file_mode & 0o444) >> 2
+
+
+def apply_file_mode(settings: Settings) -> None:
+    """Make this process (and what it starts) create files with `file_mode` and folders with
+    the matching folder mode, and close the data folder to others if it is open to them.
+
+    A umask, as systemd's UMask= would set, rather than a chmod after every write: SQLite,
+    diskcache, Redis and the media store all create files of their own, and all honour it.
+    """
+    mode = folder_mode(settings.file_mode)
+    os.umask(0o777 & ~mode)
+    try:
+        found = settings.data_dir.stat()
+    except FileNotFoundError:
+        return  # made later, under the umask
+    if found.st_uid == os.getuid() and found.st_mode & 0o777 & ~mode:
+        settings.data_dir.chmod(found.st_mode & 0o777 & mode)
 
 
 def markdown_table() -> str:

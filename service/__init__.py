@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "EVENTS_POLL_SECONDS": 0.5,  # how often the SSE stream reads the job
     "EVENTS_HEARTBEAT_SECONDS": 15.0,  # comment lines keep proxies from closing an idle stream
     "EVENTS_MAX_SECONDS": 600.0,  # a stream closes after this; EventSource clients reconnect
+    "EVENTS_PER_USER": 4,  # open event streams per user and web process; 429 beyond
+    "EVENTS_MAX_STREAMS": 16,  # open event streams per web process (half its threads); 503 beyond
+    "EVENTS_RECHECK_SECONDS": 5.0,  # how often a stream checks that its key is still valid
     "SPEECH_MAX_INPUT": 4096,  # characters per /v1/audio/speech request (OpenAI's limit)
     "SPEECH_PER_USER": 2,  # /v1/audio/speech requests one user may have in progress at once
     "SPEECH_TIMEOUT_SECONDS": 120,  # how long a speech request waits for the workers
@@ -80,6 +83,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_web_page(app)
     init_rate_limits(app)
     app.after_request(no_sniffing)
+    from service.artwork import MAX_UPLOAD_BYTES
+    from service.bodies import MeasuredBodies
+
+    app.wsgi_app = MeasuredBodies(app.wsgi_app, max(app.config["MAX_CONTENT_LENGTH"],
+                                                    MAX_UPLOAD_BYTES))
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -104,6 +112,8 @@ def settings_config() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": settings.max_text_bytes or MIB,
         "BITRATE": settings.bitrate,
         "EVENTS_MAX_SECONDS": float(settings.events_max_seconds),
+        "EVENTS_PER_USER": settings.events_per_user,
+        "EVENTS_MAX_STREAMS": settings.events_max_streams,
         "RATE_LIMIT": settings.rate_limit,
         "RATE_LIMIT_IP": settings.rate_limit_ip,
         "RATE_LIMIT_STORAGE": settings.redis_url or "memory://",

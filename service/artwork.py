@@ -31,28 +31,52 @@ class InvalidArtworkError(NarrationError):
     code = "invalid_artwork"
 
 
+class ArtworkTooLargeError(NarrationError):
+    code = "artwork_too_large"
+    status = 413
+
+
 def checked_artwork(data: bytes) -> tuple[bytes, str]:
-    """(image bytes to store, MIME type) for an upload, or a 422 that says what to change."""
+    """(image bytes to store, MIME type) for an upload, or a 413/422 that says what to change.
+
+    Pillow's `open` reads only the header: the format and the dimensions are checked there, so
+    a small file that declares a huge image (a decompression bomb) is refused before a pixel is
+    decoded, and only the JPEG and PNG decoders ever run on an upload. Decoders fill exactly
+    the size the header declares, so the check bounds the decoded pixels to MAX_SIDE².
+    """
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()  # decodes fully: a truncated or bomb-sized file fails here
-            kind, size, mode = image.format, image.size, image.mode
-            if kind not in TYPES:
-                raise InvalidArtworkError(f"Artwork must be a JPEG or PNG image, not {kind}.",
-                                          field="body")
-            width, height = size
-            if width != height or not MIN_SIDE <= width <= MAX_SIDE:
+        with Image.open(io.BytesIO(data), formats=tuple(TYPES)) as image:
+            width, height = image.size
+            if width > MAX_SIDE or height > MAX_SIDE:
+                raise ArtworkTooLargeError(
+                    f"Artwork may be at most {MAX_SIDE}×{MAX_SIDE} px; this one is "
+                    f"{width}×{height}.", field="body")
+            if width != height or not MIN_SIDE <= width:
                 raise InvalidArtworkError(
                     f"Artwork must be square, {MIN_SIDE}–{MAX_SIDE} px on a side; this one is "
                     f"{width}×{height}.", field="body")
-            if mode == "RGB":
+            kind = image.format
+            image.load()  # decodes at most MAX_SIDE² pixels; a truncated file fails here
+            if image.mode == "RGB":
                 return data, TYPES[kind][0]
             buffer = io.BytesIO()
             image.convert("RGB").save(buffer, "PNG", optimize=True)
             return buffer.getvalue(), "image/png"
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as error:
+    except UnidentifiedImageError:
+        raise InvalidArtworkError(
+            f"Artwork must be a JPEG or PNG image ({describe(data)}).", field="body") from None
+    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
         raise InvalidArtworkError(f"The body is not a readable JPEG or PNG image ({error}).",
                                   field="body") from None
+
+
+def describe(data: bytes) -> str:
+    """What an unreadable upload looks like, by its magic bytes, for the error message."""
+    for magic, name in ((b"GIF8", "a GIF"), (b"RIFF", "a WebP or another RIFF file"),
+                        (b"BM", "a BMP"), (b"II*\0", "a TIFF"), (b"MM\0*", "a TIFF")):
+        if data.startswith(magic):
+            return f"this is {name}"
+    return "this is not a readable JPEG or PNG"
 
 
 def artwork_key(feed: Feed) -> str:

@@ -1,12 +1,21 @@
 """gunicorn settings for the web process, shared by the Procfile and `narrator up`:
 `gunicorn -c python:service.gunicorn_conf --bind HOST:PORT 'service:create_app()'`.
 
-gthread: event streams and slow clients hold a thread each, not a process. Keep-alive 30 s:
+gthread: event streams and slow clients hold a thread each, not a process. Event streams may
+take at most NARRATOR_EVENTS_MAX_STREAMS (16) of the 32 threads (service/api/events.py), so
+the page, the API and podcast apps always have the other half. Keep-alive 30 s:
 with gunicorn's 2 s default, a client polling every ~2 s sends just as the server drops the idle
 connection and gets "connection reset" (seen in tests/test_load.py); idle connections wait in the
 poller, not in a thread, so a longer keep-alive is cheap. No control socket: gunicorn's default
 one sits at a fixed path per user, so two services on one machine would clash on it.
+
+The umask comes from NARRATOR_FILE_MODE, set here in the master before it forks, so the database,
+media and cache files the web process creates are its owner's only (0600) by default.
 """
+
+from narration.settings import apply_file_mode, load_settings
+
+apply_file_mode(load_settings())
 
 worker_class = "gthread"
 threads = 32

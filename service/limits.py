@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app, request
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from narration.errors import NarrationError
 from service.auth import presented_key
 from service.errors import error_response
-from state.models import ACTIVE, Job, User
+from state.models import ACTIVE, Job, JobRetry, User
 
 IP_SCOPE, KEY_SCOPE = "client-address", "api-key"
 QUOTA_RETRY_SECONDS = 30
@@ -89,12 +90,18 @@ def window_text(window) -> str:
     return name if multiples == 1 else f"{multiples} {name}s"
 
 
-def check_quotas(session: Session, job: Job) -> None:
-    """Refuse a just-stored job that takes its user over a quota (the caller's transaction then
-    rolls it back). Counted after the insert, with the user's row locked, so of two concurrent
-    submissions the second sees the first."""
+def check_quotas(session: Session, job: Job, *, retry: bool = False) -> None:
+    """Refuse a just-stored (or, with `retry`, just re-queued) job that takes its user over a
+    quota; the caller's transaction then rolls it back. Counted after the change, with the user's
+    row locked, so of two concurrent submissions the second sees the first. A retry is a
+    submission: it is queued again, and its characters are spoken again, so it is recorded and
+    counted against the day as a new job would be (else cancel-and-retry would bypass both)."""
     config = current_app.config
     per_day, active_limit = int(config["QUOTA_CHARS_PER_DAY"]), int(config["QUOTA_ACTIVE_JOBS"])
+    if retry:
+        session.add(JobRetry(id=str(uuid.uuid4()), job_id=job.id, user_id=job.user_id,
+                             chars=job.chars_total))
+        session.flush()
     if not per_day and not active_limit:
         return
     session.get(User, job.user_id, with_for_update=True)
@@ -111,6 +118,9 @@ def check_quotas(session: Session, job: Job) -> None:
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         used = session.scalar(select(func.coalesce(func.sum(Job.input_chars), 0))
                               .where(Job.user_id == job.user_id, Job.created_at >= midnight))
+        used += session.scalar(select(func.coalesce(func.sum(JobRetry.chars), 0))
+                               .where(JobRetry.user_id == job.user_id,
+                                      JobRetry.created_at >= midnight))
         if used > per_day:
             resets = midnight + timedelta(days=1)
             raise QuotaExceeded(

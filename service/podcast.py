@@ -154,13 +154,6 @@ def feed_url(token: str) -> str:
     return f"{base_url()}/feeds/{token}.xml"
 
 
-def private_feed_url(feed: Feed) -> str | None:
-    """The feed's private address as its owner is shown it (OPML, the API), or None while its
-    address is revoked. The one place that turns a stored feed into its URL: if tokens come to
-    be stored as digests only, this is what changes."""
-    return feed_url(feed.token) if feed.token else None
-
-
 def chapter_audio_key(job_id: str, index: int) -> str:
     """Where a narration's chapter MP3 lives in the media store (published by the workers)."""
     return narration_key(job_id, f"chapters/{index}.mp3")

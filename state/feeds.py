@@ -7,12 +7,13 @@ from one row without rendering. Episodes get their number and pubDate when they 
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import Session, contains_eager, object_session, selectinload
 
 from narration.errors import NarrationError
 from state.models import Feed, FeedEntry, Job, User, utcnow
@@ -20,6 +21,8 @@ from state.users import digest
 
 TOKEN_BYTES = 24
 """192 random bits per feed URL token (issue: at least 128)."""
+FRESH_TOKENS = "narrator_fresh_feed_tokens"
+"""Key in `Session.info` of the tokens made in that session."""
 EDITABLE = ("title", "description", "author", "owner_email", "language", "explicit", "category",
             "chapter_episodes")
 
@@ -31,6 +34,24 @@ class DefaultFeedError(NarrationError):
     status = 409
 
 
+def fresh_token(feed: Feed) -> str | None:
+    """The token made for this feed in the current session (create or rotate), else None: the
+    token is shown when made, like an API key, and never stored."""
+    session = object_session(feed)
+    return session.info.get(FRESH_TOKENS, {}).get(feed.id) if session is not None else None
+
+
+def _remember_token(feed: Feed, token: str | None) -> None:
+    """Keep a just-made token for the rest of the session (in the session, not the row: the
+    identity map holds rows weakly, and the token must never reach the database)."""
+    object_session(feed).info.setdefault(FRESH_TOKENS, {})[feed.id] = token
+
+
+def token_matches(feed: Feed, token: str) -> bool:
+    """Whether `token` is the feed's current URL token (a token kept elsewhere may be stale)."""
+    return feed.token_digest is not None and hmac.compare_digest(feed.token_digest, digest(token))
+
+
 def new_token() -> str:
     """A fresh, URL-safe feed token."""
     return secrets.token_urlsafe(TOKEN_BYTES)
@@ -38,7 +59,8 @@ def new_token() -> str:
 
 def create_feed(session: Session, user_id: str, *, title: str, is_default: bool = False,
                 **fields) -> Feed:
-    """A new feed with a private token; `fields` are any of EDITABLE."""
+    """A new feed with a private token (see `fresh_token`: only its digest is stored); `fields`
+    are any of EDITABLE."""
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise TypeError(f"not feed fields: {sorted(unknown)}")
@@ -49,12 +71,12 @@ def create_feed(session: Session, user_id: str, *, title: str, is_default: bool 
                 owner_email=fields.get("owner_email", ""), language=fields.get("language", "en"),
                 explicit=bool(fields.get("explicit", False)),
                 category=fields.get("category", "Arts/Books"),
-                chapter_episodes=bool(fields.get("chapter_episodes", False)),
-                artwork_type=None, token=token,
+                chapter_episodes=bool(fields.get("chapter_episodes", False)), artwork_type=None,
                 token_digest=digest(token), revision=1, last_number=0, created_at=now,
                 updated_at=now)
     session.add(feed)
     session.flush()
+    _remember_token(feed, token)
     return feed
 
 
@@ -120,16 +142,22 @@ def delete_feed(session: Session, feed: Feed) -> None:
 
 
 def rotate_token(feed: Feed) -> str:
-    """A new URL token: the old URL answers 404 from now on; also un-revokes a revoked feed."""
-    feed.token = new_token()
-    feed.token_digest = digest(feed.token)
+    """A new URL token: the old URL answers 404 from now on; also un-revokes a revoked feed.
+
+    The token is returned (and given by `fresh_token` in this session) this once; only its
+    digest is stored.
+    """
+    token = new_token()
+    feed.token_digest = digest(token)
+    _remember_token(feed, token)
     touch([feed])
-    return feed.token
+    return token
 
 
 def revoke_token(feed: Feed) -> None:
     """No URL reaches the feed until a new token is made."""
-    feed.token = feed.token_digest = None
+    feed.token_digest = None
+    _remember_token(feed, None)
     touch([feed])
 
 

@@ -12,6 +12,7 @@ import errno
 import logging
 import mimetypes
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -232,12 +233,14 @@ class LocalMediaStore(MediaStore):
         temp_name = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+            # Not mkstemp (always 0600): the file gets the process's umask like any other, so
+            # NARRATOR_FILE_MODE decides who may read media (0600 alone, 0660 a shared group).
+            temp_name = str(target.parent / f".{target.name}.{secrets.token_hex(8)}.part")
+            fd = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
             with os.fdopen(fd, "wb") as out:
                 write(out)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(temp_name, 0o644)  # mkstemp makes 0600; other local readers (web server) need read
             os.replace(temp_name, target)
             temp_name = None
             _fsync_folder(target.parent)

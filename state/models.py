@@ -64,6 +64,36 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class PageSession(Base):
+    """The web page's sign-in: its cookie holds a random id whose SHA-256 is stored here.
+
+    Tied to the API key it was opened with, so revoking the key ends the session too; it expires
+    unless used (a sliding lifetime), and signing out deletes it.
+    """
+
+    __tablename__ = "page_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"),
+                                            index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    api_key: Mapped[ApiKey] = relationship(lazy="joined")
+
+
+class JobRetry(Base):
+    """A retry of a narration: it counts against the daily characters quota like a submission."""
+
+    __tablename__ = "job_retries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chars: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, default=utcnow)
+
+
 class Job(Base):
     """One narration request and where it stands."""
 
@@ -170,10 +200,9 @@ class Feed(Base):
     category: Mapped[str] = mapped_column(Text, default="Arts/Books")
     artwork_type: Mapped[str | None] = mapped_column(String(32))
     """MIME type of uploaded artwork in the media store; None: a cover is generated."""
-    token: Mapped[str | None] = mapped_column(String(64))
-    """The secret in the feed's URL (shown to its owner); None while the feed is revoked."""
     token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
-    """SHA-256 of the token: feed URLs are looked up by it, never by the token itself."""
+    """SHA-256 of the secret in the feed's URL; None while the feed is revoked. The token itself is
+    shown once, when made (like an API key), and never stored."""
     chapter_episodes: Mapped[bool] = mapped_column(Boolean, default=False)
     """Publish each chapter of a narration as its own episode (season = the narration's number,
     episode = the chapter's) instead of one episode per narration."""

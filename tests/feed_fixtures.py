@@ -65,14 +65,40 @@ def narrate(app, client, title: str = "A review", frequency: int = 440, **fields
     return client.get(job["links"]["self"]).get_json()
 
 
+ADDRESSES: dict[str, str] = {}
+"""Feed id → the private URL a test was shown when it made one: the API shows it only then."""
+
+
 def default_feed(client) -> dict:
-    return client.get("/api/v1/feeds").get_json()["feeds"][0]
+    """The default feed with its private URL (made once per feed, as a user does on the page,
+    since the API shows a URL only in the answer that made it)."""
+    feed = client.get("/api/v1/feeds").get_json()["feeds"][0]
+    if feed["id"] not in ADDRESSES:
+        made = client.post(local(feed["links"]["token"])).get_json()
+        ADDRESSES[feed["id"]] = made["url"]
+        feed = client.get(local(feed["links"]["self"])).get_json()
+    return with_address(feed)
+
+
+def with_address(feed: dict) -> dict:
+    """The feed view with the private URL the test was shown (the API shows null again)."""
+    if feed.get("url"):
+        ADDRESSES[feed["id"]] = feed["url"]
+    url = ADDRESSES.get(feed["id"]) if feed["url_active"] else None
+    extension = "jpg" if feed["artwork"]["type"] == "image/jpeg" else "png"
+    cover = f"{url.removesuffix('.xml')}/cover.{extension}" if url else None
+    return {**feed, "url": url, "artwork": {**feed["artwork"], "url": cover}}
+
+
+def shown(client, url: str) -> dict:
+    """GET a feed resource, with the private URL the test was shown when it was made."""
+    return with_address(client.get(local(url) if url.startswith("http") else url).get_json())
 
 
 def make_feed(client, **fields) -> dict:
     response = client.post("/api/v1/feeds", json={"title": "Named", **fields})
     assert response.status_code == 201, response.get_json()
-    return response.get_json()
+    return with_address(response.get_json())
 
 
 def entries(client, feed: dict) -> list[dict]:

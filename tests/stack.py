@@ -55,6 +55,9 @@ def stack_env(folder: Path, redis_url: str, **overrides: str) -> dict[str, str]:
 class Stack:
     """One gunicorn web process and one prefork `celery worker` sharing `env`."""
 
+    APP = "service:create_app()"
+    """The app gunicorn serves (a test may serve the real app with a route of its own added)."""
+
     def __init__(self, env: dict[str, str], folder: Path, *, concurrency: int = 2):
         self.env = {**os.environ, **env}
         self.folder = Path(folder)
@@ -125,8 +128,7 @@ class Stack:
         """gunicorn on the stack's port with the Procfile's settings; ready when it answers."""
         self.web = self._spawn(
             [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
-             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "20",
-             "service:create_app()"],
+             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "20", self.APP],
             self.web_log)
 
         def answers() -> bool:

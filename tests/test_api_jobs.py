@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from api_fixtures import (api_key, app, app_config, client, client_for, make_user, finish_chapters, finish_job,  # noqa: F401
+from api_fixtures import (api_key, app, app_config, error_of, client, client_for, make_user, finish_chapters, finish_job,  # noqa: F401
                           recorder, submit, TWO_CHAPTERS)
 from service import create_app
 
@@ -198,3 +198,22 @@ def test_a_stored_submission_that_never_reached_the_queue_runs_when_repeated(cli
     replay = client.post("/api/v1/narrations", json=TWO_CHAPTERS,
                          headers={"Idempotency-Key": "k-fresh"})
     assert replay.status_code == 200 and recorder.enqueued.count(quick["id"]) == 1
+
+
+def test_a_closed_stream_gives_its_slot_back(tmp_path, recorder):
+    """Streams are admitted per user; a stream the client closes (or never reads) frees its slot."""
+    app = create_app(app_config(tmp_path, recorder, EVENTS_PER_USER=2, EVENTS_MAX_STREAMS=3))
+    ann, bob = (client_for(app, make_user(app, name)) for name in ("ann", "bob"))
+    ann_job, bob_job = submit(ann), submit(bob)
+    first, second = (ann.get(ann_job["links"]["events"], buffered=False) for _ in range(2))
+    refused = ann.get(ann_job["links"]["events"], buffered=False)
+    assert refused.status_code == 429 and "2 at once per user" in error_of(refused)["message"]
+    held = bob.get(bob_job["links"]["events"], buffered=False)
+    busy = bob.get(bob_job["links"]["events"], buffered=False)
+    assert busy.status_code == 503 and error_of(busy)["code"] == "streams_busy"
+    first.close()  # never read: the slot still comes back
+    again = ann.get(ann_job["links"]["events"], buffered=False)
+    assert again.status_code == 200
+    for response in (second, held, again):
+        response.close()
+    app.extensions["narrator"].db.dispose()

@@ -148,35 +148,37 @@ def test_a_chapter_episode_feed_passes_the_w3c_validator(app, client, tmp_path):
     assert validate(rss(app, feed).data, feed["url"], tmp_path) == []
 
 
-def test_opml_lists_every_feed_with_its_private_address(app, client):
+def test_opml_lists_every_feed_with_a_new_private_address(app, client):
     named = make_feed(client, title="Films & <Friends>")
+    old_address = named["url"]
     revoked = make_feed(client, title="Gone")
     client.delete(f"/api/v1/feeds/{revoked['id']}/token")
-    response = client.get("/api/v1/feeds.opml")
+    response = client.post("/api/v1/feeds.opml")
     assert response.status_code == 200 and response.mimetype == "text/x-opml"
     assert "private" in response.headers["Cache-Control"]
     assert response.headers["Content-Disposition"].startswith("attachment")
     root = ET.fromstring(response.data)
     assert root.tag == "opml" and root.get("version") == "2.0"
     outlines = root.findall("body/outline")
-    feeds = {f["title"]: f for f in client.get("/api/v1/feeds").get_json()["feeds"]}
-    assert [(o.get("text"), o.get("xmlUrl")) for o in outlines] == [
-        (title, feeds[title]["url"]) for title in feeds if feeds[title]["url"]]
-    assert named["title"] in [o.get("title") for o in outlines]
+    feeds = client.get("/api/v1/feeds").get_json()["feeds"]
+    assert sorted(o.get("text") for o in outlines) == sorted(
+        f["title"] for f in feeds if f["url_active"])
+    assert "Gone" not in [o.get("title") for o in outlines]
     assert all(o.get("type") == "rss" for o in outlines)
-    # Every address in it opens its feed, without a key.
+    # Every address in it opens its feed, without a key; the address it replaced is gone.
     for outline in outlines:
         assert app.test_client().get(local(outline.get("xmlUrl"))).status_code == 200
+    assert app.test_client().get(local(old_address)).status_code == 404
 
 
 def test_opml_needs_a_key_and_shows_only_the_callers_feeds(app, client):
     from api_fixtures import client_for, make_user
 
-    assert app.test_client().get("/api/v1/feeds.opml").status_code == 401
+    assert app.test_client().post("/api/v1/feeds.opml").status_code == 401
     other = client_for(app, make_user(app, "other"))
-    mine = {f["url"] for f in client.get("/api/v1/feeds").get_json()["feeds"]}
-    theirs = ET.fromstring(other.get("/api/v1/feeds.opml").data).findall("body/outline")
-    assert len(theirs) == 1 and theirs[0].get("xmlUrl") not in mine
+    mine = ET.fromstring(client.post("/api/v1/feeds.opml").data).findall("body/outline")
+    theirs = ET.fromstring(other.post("/api/v1/feeds.opml").data).findall("body/outline")
+    assert len(theirs) == 1 and theirs[0].get("xmlUrl") not in {o.get("xmlUrl") for o in mine}
 
 
 @pytest.mark.slow
@@ -194,14 +196,16 @@ def test_gpodder_imports_the_opml_and_subscribes_to_every_feed(app, client, tmp_
         feed, _, audio = chapter_feed(app, client, narrations=1)
         make_feed(client, title="Second feed")
         opml = tmp_path / "feeds.opml"
-        opml.write_bytes(client.get("/api/v1/feeds.opml").data)
+        opml.write_bytes(client.post("/api/v1/feeds.opml").data)
+        urls = [o.get("xmlUrl") for o in ET.parse(opml).findall("body/outline")]
         gpo = Gpo(tmp_path / "gpodder", executable=executable)
         result = gpo.run("import", str(opml))
-        urls = [f["url"] for f in client.get("/api/v1/feeds").get_json()["feeds"]]
         assert sorted(gpo.subscriptions()) == sorted(urls), result.stdout + result.stderr
-        episodes = gpo.episodes(feed["url"])
+        [address] = [url for url in urls if url.startswith(live)
+                     and app.test_client().get(local(url)).data.count(b"<item>") == 2]
+        episodes = gpo.episodes(address)
         assert len(episodes) == 2
-        files = gpo.download(feed["url"])
+        files = gpo.download(address)
         assert sorted(f.read_bytes() for f in files) == sorted(audio[0])
     finally:
         server.shutdown()

@@ -21,7 +21,7 @@ from werkzeug.http import parse_options_header
 
 from api_fixtures import (BASE_URL, TWO_CHAPTERS, api_key, app, client, client_for, error_of,  # noqa: F401
                           make_user, recorder, submit)
-from feed_fixtures import NS, default_feed, image, local, make_feed, narrate, rss
+from feed_fixtures import NS, default_feed, image, local, make_feed, narrate, rss, with_address
 
 TOKEN_URL = re.compile(r"/feeds/(?P<token>[^/]+)\.xml$")
 PRIVATE_PREFIXES = ("/api/v1/narrations", "/api/v1/feeds", "/v1/audio/speech")
@@ -171,7 +171,7 @@ ID_ARGUMENTS = {"job_id", "feed_id"}
 
 def snapshot(app, owner) -> dict:
     """Everything of a user's that another user might change: resources, episodes, feeds, art."""
-    feeds = owner.get("/api/v1/feeds").get_json()["feeds"]
+    feeds = [with_address(feed) for feed in owner.get("/api/v1/feeds").get_json()["feeds"]]
     return {"narrations": owner.get("/api/v1/narrations").get_json(),
             "feeds": feeds,
             "episodes": [owner.get(local(f["links"]["episodes"])).get_json() for f in feeds],
@@ -295,7 +295,7 @@ def test_the_session_cookie_reads_but_cannot_be_ridden_cross_origin(app, client,
     opened = browser.post("/api/v1/session", headers={"Authorization": f"Bearer {api_key}"})
     assert opened.status_code == 204
     cookie = opened.headers["Set-Cookie"]
-    assert cookie.startswith(f"narrator_key={api_key};")
+    assert cookie.startswith("narrator_session=ns_") and api_key not in cookie
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
     assert browser.get("/api/v1/feeds").status_code == 200
     job = submit(client)
@@ -366,3 +366,65 @@ def test_the_access_log_leaves_tokens_out(caplog, access_format):
     logger.access(response, request, environ, timedelta(milliseconds=3))
     [line] = [record.getMessage() for record in caplog.records]
     assert "/feeds/[token]" in line and token not in line, line
+
+
+# --- the page's session -----------------------------------------------------------------------------
+
+def open_page_session(app, api_key: str):
+    """A browser signed in with the key; (its test client, the session id in its cookie)."""
+    browser = app.test_client()
+    opened = browser.post("/api/v1/session", headers={"Authorization": f"Bearer {api_key}"})
+    assert opened.status_code == 204
+    return browser, browser.get_cookie("narrator_session").value
+
+
+def test_the_cookie_holds_a_session_id_stored_only_as_a_digest(app, api_key):
+    browser, session_id = open_page_session(app, api_key)
+    assert session_id.startswith("ns_") and api_key not in session_id
+    assert browser.get("/api/v1/session").get_json()["user"]["name"] == "tester"
+    database = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    with open(database, "rb") as handle:
+        assert session_id.encode() not in handle.read()
+
+
+def test_revoking_the_key_ends_its_page_sessions(app, api_key):
+    from state import users
+
+    browser, session_id = open_page_session(app, api_key)
+    assert browser.get("/api/v1/feeds").status_code == 200
+    with app.extensions["narrator"].db.session() as session:
+        users.revoke_keys(session, users.find_user(session, "tester"))
+    refused = browser.get("/api/v1/feeds")
+    assert refused.status_code == 401 and "session has ended" in error_of(refused)["message"]
+
+
+def test_a_signed_out_session_id_opens_nothing_even_if_copied(app, api_key):
+    browser, session_id = open_page_session(app, api_key)
+    assert browser.delete("/api/v1/session").status_code == 204
+    thief = app.test_client()
+    thief.set_cookie("narrator_session", session_id)
+    assert thief.get("/api/v1/feeds").status_code == 401
+
+
+def test_a_session_ends_after_its_lifetime_unused_and_slides_when_used(app, api_key):
+    from datetime import timedelta
+
+    from state import users
+    from state.models import PageSession, utcnow
+
+    browser, session_id = open_page_session(app, api_key)
+    lifetime = app.test_client().post("/api/v1/session",
+                                      headers={"Authorization": f"Bearer {api_key}"})
+    assert f"Max-Age={int(users.SESSION_LIFETIME.total_seconds())}" in lifetime.headers["Set-Cookie"]
+    assert users.SESSION_LIFETIME <= timedelta(days=30)
+    db = app.extensions["narrator"].db
+    with db.session() as session:  # last used 29 days ago: one day left
+        session.get(PageSession, users.digest(session_id)).expires_at = utcnow() + timedelta(days=1)
+    used = browser.get("/api/v1/feeds")
+    assert used.status_code == 200 and "narrator_session=" in used.headers.get("Set-Cookie", "")
+    with db.session(readonly=True) as session:
+        left = session.get(PageSession, users.digest(session_id)).expires_at - utcnow()
+        assert left > users.SESSION_LIFETIME - timedelta(minutes=1)
+    with db.session() as session:  # not used for its whole lifetime
+        session.get(PageSession, users.digest(session_id)).expires_at = utcnow() - timedelta(seconds=1)
+    assert browser.get("/api/v1/feeds").status_code == 401

@@ -17,27 +17,42 @@ from feed_fixtures import (
     narrate,
     opened,
     rss,
+    shown,
+    with_address,
 )
 
 # --- feeds: create, read, edit, delete -----------------------------------------------------------
 
-def test_every_user_starts_with_a_default_feed_and_its_private_url(client):
+def test_every_user_starts_with_a_default_feed_whose_url_is_shown_only_when_made(app, client):
     feeds = client.get("/api/v1/feeds").get_json()["feeds"]
     assert len(feeds) == 1 and feeds[0]["default"] is True
     feed = feeds[0]
-    assert feed["url"].startswith(f"{BASE_URL}/feeds/") and feed["url"].endswith(".xml")
+    # Only the token's digest is stored: the URL exists, but no answer can show it again.
+    assert feed["url"] is None and feed["url_active"] is True and feed["artwork"]["url"] is None
     assert feed["episodes"] == 0 and feed["artwork"]["uploaded"] is False
     assert client.get(feed["links"]["self"]).get_json() == feed
+    made = client.post(local(feed["links"]["token"])).get_json()
+    assert made["url"].startswith(f"{BASE_URL}/feeds/") and made["url"].endswith(".xml")
+    assert app.test_client().get(local(made["url"])).status_code == 200
+    assert client.get(feed["links"]["self"]).get_json()["url"] is None  # shown that once
+
+
+def test_no_feed_token_is_stored_in_clear(app, client):
+    made = make_feed(client, title="Secret")
+    token = made["url"].rsplit("/", 1)[1].removesuffix(".xml")
+    database = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    with open(database, "rb") as handle:
+        assert token.encode() not in handle.read()
 
 
 def test_create_with_every_field_then_read_and_list(client):
     response = client.post("/api/v1/feeds", json=FULL_FEED)
     assert response.status_code == 201
-    feed = response.get_json()
+    feed = with_address(response.get_json())
     assert response.headers["Location"] == feed["links"]["self"]
     assert {name: feed[name] for name in FULL_FEED} == FULL_FEED
     assert feed["default"] is False and feed["url"] != default_feed(client)["url"]
-    assert client.get(local(feed["links"]["self"])).get_json() == feed
+    assert shown(client, feed["links"]["self"]) == feed
     listed = client.get("/api/v1/feeds").get_json()["feeds"]
     assert [f["id"] for f in listed] == [listed[0]["id"], feed["id"]] and listed[0]["default"]
 
@@ -70,7 +85,7 @@ def test_invalid_fields_are_422_naming_the_field(client, method, body, field):
     error = error_of(response)
     assert error["field"] == field and field in error["message"]
     if target:
-        assert client.get(url).get_json() == target  # nothing changed
+        assert shown(client, url) == target  # nothing changed
 
 
 def test_create_without_a_title_and_empty_edits_are_refused(client):
@@ -119,7 +134,7 @@ def test_square_artwork_is_stored_and_served_as_sent(app, client, kind, content_
     upload = image(side, kind=kind)
     response = client.put(local(feed["links"]["artwork"]), data=upload, content_type=content_type)
     assert response.status_code == 200, response.get_json()
-    artwork = response.get_json()["artwork"]
+    artwork = with_address(response.get_json())["artwork"]
     assert artwork["uploaded"] is True and artwork["url"].endswith(f"/cover.{extension}")
     served = app.test_client().get(local(artwork["url"]))
     assert served.status_code == 200 and served.mimetype == content_type
@@ -132,9 +147,11 @@ def test_square_artwork_is_stored_and_served_as_sent(app, client, kind, content_
 UNUSABLE = {  # name: (make the body, Content-Type, status, what the message says)
     "1000px": (lambda: image(1000), "image/png", 422, "1000×1000"),
     "not-square": (lambda: image(1400, 1500), "image/png", 422, "1400×1500"),
-    "3001px": (lambda: image(3001), "image/png", 422, "3001×3001"),
+    "3001px": (lambda: image(3001), "image/png", 413, "at most 3000×3000 px; this one is 3001×3001"),
     "gif-as-gif": (lambda: image(1400, kind="GIF"), "image/gif", 415, "image/jpeg"),
     "gif-as-png": (lambda: image(1400, kind="GIF"), "image/png", 422, "GIF"),
+    "webp-as-jpeg": (lambda: image(1400, kind="WEBP"), "image/jpeg", 422, "JPEG or PNG"),
+    "bmp-as-png": (lambda: image(1400, kind="BMP"), "image/png", 422, "JPEG or PNG"),
     "garbage": (lambda: b"\x89PNG\r\n\x1a\n" + os.urandom(2000), "image/png", 422,
                 "not a readable"),
     "truncated": (lambda: image(1400, noise=True)[:5000], "image/png", 422, "not a readable"),
@@ -150,7 +167,17 @@ def test_unusable_artwork_is_refused_and_the_old_stays(app, client, case):
                           content_type=content_type)
     assert response.status_code == status
     assert says in error_of(response)["message"]
-    assert client.get(local(feed["links"]["self"])).get_json()["artwork"] == feed["artwork"]
+    assert shown(client, feed["links"]["self"])["artwork"] == feed["artwork"]
+
+
+def test_another_users_feed_answers_404_before_the_upload_is_looked_at(app, client):
+    from api_fixtures import client_for, make_user
+
+    feed = make_feed(client)
+    intruder = client_for(app, make_user(app, "intruder"))
+    response = intruder.put(local(feed["links"]["artwork"]), data=b"not an image",
+                            content_type="image/png")
+    assert response.status_code == 404 and error_of(response)["code"] == "not_found"
 
 
 @pytest.mark.parametrize("kind, mode", [("PNG", "RGBA"), ("PNG", "P"), ("PNG", "L"),
@@ -160,7 +187,7 @@ def test_non_rgb_artwork_is_converted_to_an_rgb_png(app, client, kind, mode):
     response = client.put(local(feed["links"]["artwork"]), data=image(1400, kind=kind, mode=mode),
                           content_type=f"image/{kind.lower()}")
     assert response.status_code == 200, response.get_json()
-    served = app.test_client().get(local(response.get_json()["artwork"]["url"]))
+    served = app.test_client().get(local(with_address(response.get_json())["artwork"]["url"]))
     picture = opened(served.data)
     assert (served.mimetype, picture.format, picture.size, picture.mode) == (
         "image/png", "PNG", (1400, 1400), "RGB")
@@ -185,6 +212,6 @@ def test_the_generated_cover_follows_the_title_and_comes_back_after_delete(app, 
     assert redrawn.status_code == 200 and redrawn.data != first.data
     client.put(local(feed["links"]["artwork"]), data=image(1400, kind="JPEG"),
                content_type="image/jpeg")
-    back = client.delete(local(feed["links"]["artwork"])).get_json()["artwork"]
-    assert back == {"uploaded": False, "url": feed["artwork"]["url"]}
+    back = with_address(client.delete(local(feed["links"]["artwork"])).get_json())["artwork"]
+    assert back == {"uploaded": False, "type": "image/png", "url": feed["artwork"]["url"]}
     assert app.test_client().get(local(back["url"])).data == redrawn.data

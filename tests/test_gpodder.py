@@ -55,7 +55,9 @@ def narrations(gpo_executable, live_url, http, celery_worker) -> list[dict]:
 
 
 def default_feed(http, live_url: str) -> dict:
-    return http.get(f"{live_url}/api/v1/feeds", timeout=30).json()["feeds"][0]
+    """The default feed with a private URL made for it (the API shows a URL only when made)."""
+    feed = http.get(f"{live_url}/api/v1/feeds", timeout=30).json()["feeds"][0]
+    return http.post(feed["links"]["token"], timeout=30).json()
 
 
 def assert_same_files(gpo: Gpo, feed_url: str, http, jobs: list[dict]) -> dict[str, Path]:

@@ -145,3 +145,29 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_address(limited):
 
     assert [from_client("198.51.100.1") for _ in range(3)] == [200, 200, 429]
     assert from_client("198.51.100.2") == 200  # another client behind the same proxy
+
+
+def test_a_retry_counts_as_a_submission_for_the_running_jobs_quota(limited):
+    """Cancel-and-retry must not get a user past the limit of narrations at once."""
+    app = limited(QUOTA_ACTIVE_JOBS=2)
+    client = client_for(app, make_user(app, "ann"))
+    first = client.post("/api/v1/narrations", json=TEXT).get_json()
+    client.delete(first["links"]["self"])
+    client.post("/api/v1/narrations", json=TEXT)
+    client.post("/api/v1/narrations", json=TEXT)  # two running: the limit
+    refused = client.post(f"{first['links']['self']}/retry")
+    assert refused.status_code == 429 and "2 at once" in error_of(refused)["message"]
+    assert client.get(first["links"]["self"]).get_json()["status"] == "canceled"  # rolled back
+
+
+def test_a_retry_counts_its_characters_against_the_daily_quota(limited):
+    chars = len(TEXT["text"])
+    app = limited(QUOTA_CHARS_PER_DAY=2 * chars + chars // 2)  # room for two and a half
+    client = client_for(app, make_user(app, "ann"))
+    first = client.post("/api/v1/narrations", json=TEXT).get_json()
+    client.delete(first["links"]["self"])
+    assert client.post(f"{first['links']['self']}/retry").status_code == 202  # the second
+    client.delete(first["links"]["self"])
+    refused = client.post(f"{first['links']['self']}/retry")  # a third would pass the quota
+    assert refused.status_code == 429 and "daily quota" in error_of(refused)["message"]
+    assert client.post("/api/v1/narrations", json=TEXT).status_code == 429  # the retry counted

@@ -80,6 +80,7 @@ def seed(app) -> None:
     assert mine.put("/api/v1/lexicons/films", data="Caleb\t/ˈkeɪləb/\n".encode(),
                     content_type="text/plain").status_code == 201
     their_feed = publisher.get("/api/v1/feeds").get_json()["feeds"][0]
+    their_feed = publisher.post(f"/api/v1/feeds/{their_feed['id']}/token").get_json()  # shown once
     token = their_feed["url"].rsplit("/", 1)[1].removesuffix(".xml")
     rss = app.test_client().get(f"/feeds/{token}.xml")
     assert rss.status_code == 200, rss.get_json()

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -295,7 +296,7 @@ def test_the_page_works_under_its_strict_content_security_policy(strict_page, pa
     assert directives["default-src"] == "'self'"
     assert all(set(sources.split()) <= {"'self'", "'none'"} for sources in directives.values()), \
         f"only the page's own origin may be allowed: {directives}"
-    page.get_by_label("Private feed address").wait_for(timeout=10_000)
+    page.locator("#signed-in-as").filter(has_text="Signed in as").wait_for(timeout=10_000)
     page.locator("[data-voice-detail]").first.filter(has_text=re.compile(r"\w")).wait_for(timeout=10_000)
     page.get_by_label("Speed").fill("1.5")
     assert page.locator("#speed-value").inner_text() == "1.50×"
@@ -317,7 +318,7 @@ def test_phone_screenshot_is_not_blank_and_fits(signed_in, tmp_path):
     from PIL import Image
 
     page = signed_in
-    page.get_by_label("Private feed address").wait_for(timeout=10_000)  # the longest line on the page
+    make_address(page)  # the longest line on the page
     page.locator("[data-voice-detail]").first.filter(has_text=re.compile(r"\w")).wait_for(timeout=10_000)
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"the page scrolls sideways at 360 px: {widths}"
@@ -343,7 +344,7 @@ def test_a_sign_in_link_leaves_no_key_behind_and_sets_an_httponly_cookie(page, p
     page.get_by_role("button", name="Sign out").wait_for(timeout=10_000)
     assert page.url == page_url and page.evaluate("location.hash") == ""
     assert carrying_key == [f"POST {api(page_url, '/session')}"], "only the sign-in call may carry the key"
-    cookie = next(c for c in page.context.cookies() if c["name"] == "narrator_key")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "narrator_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     readable = page.evaluate("""() => JSON.stringify([document.cookie, location.href, history.state,
         Object.entries(localStorage), Object.entries(sessionStorage), document.body.innerHTML])""")
@@ -367,7 +368,7 @@ def test_without_a_key_the_page_asks_for_one_and_says_why_a_key_is_wrong(page, p
 
     key_field.fill(live_key)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Private feed address").wait_for(timeout=10_000)
+    page.locator("#signed-in-as").filter(has_text="Signed in as").wait_for(timeout=10_000)
     assert page.get_by_label("Text to narrate").evaluate("(field) => field === document.activeElement")
     assert key_field.input_value() == "", "the key should not stay on the page"
     assert page.script_errors == []
@@ -390,10 +391,10 @@ def test_a_wrong_key_in_the_link_is_refused_in_words_and_removed(page, page_url,
 def test_signing_out_clears_the_cookie_and_the_feed_address(signed_in, page_url):
     """Sign out: the cookie is gone (the API refuses this browser) and the private address is off the page."""
     page = signed_in
-    address = page.get_by_label("Private feed address").input_value()
+    address = make_address(page)
     page.get_by_role("button", name="Sign out").click()
     page.locator("#sign-in-note").filter(has_text="signed out").wait_for(timeout=10_000)
-    assert not any(c["name"] == "narrator_key" for c in page.context.cookies())
+    assert not any(c["name"] == "narrator_session" for c in page.context.cookies())
     assert page.request.get(api(page_url, "/feeds")).status == 401
     assert address and address not in page.content()
     assert page.script_errors == []
@@ -407,19 +408,34 @@ def test_an_expired_session_brings_back_the_sign_in_form(signed_in, live_key):
     page.locator("#sign-in-note").filter(has_text="session has ended").wait_for(timeout=10_000)
     page.get_by_label("API key").fill(live_key)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Private feed address").wait_for(timeout=10_000)
+    page.locator("#signed-in-as").filter(has_text="Signed in as").wait_for(timeout=10_000)
     assert page.script_errors == []
 
 
 # The podcast feed.
 
-def test_the_feed_address_is_shown_copied_and_serves_rss(signed_in, page_url, http):
-    """The default feed's private address is on the page, Copy puts it on the clipboard, and it is RSS."""
+def make_address(page) -> str:
+    """Press "Make a new address" (agreeing that the old one stops) and read the new address."""
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Make a new address").click()
+    field = page.get_by_label("Private feed address")
+    field.wait_for(timeout=10_000)
+    return field.input_value()
+
+
+def test_the_feed_address_is_shown_when_made_copied_and_serves_rss(signed_in, page_url, http):
+    """The address is kept only as a digest: the page says so, makes a new one on request and
+    shows it that once; Copy puts it on the clipboard, and it is RSS (the old one answers 404)."""
     page = signed_in
+    status = page.locator("#feed-status").filter(has_text="shown when it was made")
+    status.wait_for(timeout=10_000)
+    assert page.get_by_label("Private feed address").is_hidden()
+    first = make_address(page)
+    address = make_address(page)  # a second one replaces the first
     feed = http.get(api(page_url, "/feeds"), timeout=10).json()["feeds"][0]
-    address = page.get_by_label("Private feed address").input_value()
-    assert address == feed["url"]
+    assert address.startswith(f"{page_url}feeds/") and feed["url"] is None and feed["url_active"]
     assert "podcast app" in page.locator("#podcast").inner_text()
+    assert requests.get(first, timeout=10).status_code == 404
 
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=page_url.rstrip("/"))
     page.get_by_role("button", name="Copy").click()
@@ -431,6 +447,43 @@ def test_the_feed_address_is_shown_copied_and_serves_rss(signed_in, page_url, ht
     assert response.headers["Content-Type"].startswith("application/rss+xml")
     channel = ElementTree.fromstring(response.content).find("channel")
     assert channel.findtext("title") == feed["title"]
+    assert page.script_errors == []
+
+
+def test_a_sign_in_link_for_another_user_asks_before_switching(signed_in, page_url, database, live_key):
+    """An attacker's `#key=…` link opened in a signed-in tab: the page names both users and asks;
+    saying no keeps the session, saying yes switches (and the page says who is signed in)."""
+    from state import users
+    from state.models import User
+
+    with database.session() as session:
+        name = f"other-{uuid.uuid4().hex[:6]}"
+        other_key = users.create_user(session, name)[1]
+        mine = session.get(User, users.authenticate(session, live_key)).name
+    page = signed_in
+    page.locator("#signed-in-as").filter(has_text=f"Signed in as {mine}").wait_for(timeout=10_000)
+    asked = []
+
+    def answer(dialog, accept: bool):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.goto(f"{page_url}#key={other_key}")  # the same tab: only the fragment changes
+    page.locator("#session-error").filter(has_text=f"still signed in as {mine}").wait_for(timeout=10_000)
+    assert mine in asked[0] and name in asked[0] and "Switch" in asked[0]
+    assert page.request.get(api(page_url, "/session")).json()["user"]["name"] == mine
+    assert page.evaluate("location.hash") == ""
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.goto(f"{page_url}#key={other_key}")
+    page.locator("#signed-in-as").filter(has_text=f"Signed in as {name}").wait_for(timeout=10_000)
+    assert page.request.get(api(page_url, "/session")).json()["user"]["name"] == name
+    assert len(asked) == 2
+
+    page.goto(f"{page_url}#key={other_key}")  # the same user's link again: nothing to ask
+    page.wait_for_timeout(1000)
+    assert len(asked) == 2
     assert page.script_errors == []
 
 

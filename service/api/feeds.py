@@ -111,6 +111,8 @@ def upload_artwork(feed_id: UUID):
     if request.mimetype not in IMAGE_TYPES:
         raise UnsupportedMediaTypeError("Send the artwork as the body with Content-Type "
                                         "image/jpeg or image/png.", field="Content-Type")
+    with narrator().db.session(readonly=True) as session:
+        owned_feed(session, feed_id)  # another user's feed: 404 before the body is even read
     request.max_content_length = MAX_UPLOAD_BYTES
     data, content_type = checked_artwork(request.get_data())
     with narrator().db.session() as session:
@@ -177,8 +179,10 @@ def owned_feed(session, feed_id: UUID) -> Feed:
 
 
 def feed_view(session, feed: Feed) -> dict:
-    """The feed as the API shows it to its owner, with its private address."""
+    """The feed as the API shows it to its owner; its private address only when just made
+    (only the token's digest is stored, so it cannot be shown again)."""
     this = f"{base_url()}/api/v1/feeds/{feed.id}"
+    token = feeds.fresh_token(feed)
     published = sum(1 for entry in feed.entries
                     if entry.number is not None and entry.job.status == "done")
     return {
@@ -186,9 +190,11 @@ def feed_view(session, feed: Feed) -> dict:
         "description": feed.description, "author": feed.author, "owner_email": feed.owner_email,
         "language": feed.language, "explicit": feed.explicit, "category": feed.category,
         "chapter_episodes": feed.chapter_episodes,
-        "url": feed_url(feed.token) if feed.token else None,
+        "url": feed_url(token) if token else None,
+        "url_active": feed.token_digest is not None,
         "artwork": {"uploaded": feed.artwork_type is not None,
-                    "url": cover_url(feed, feed.token) if feed.token else None},
+                    "type": feed.artwork_type or "image/png",
+                    "url": cover_url(feed, token) if token else None},
         "episodes": published,
         "created_at": iso_time(feed.created_at), "updated_at": iso_time(feed.updated_at),
         "links": {"self": this, "episodes": f"{this}/episodes", "artwork": f"{this}/artwork",

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from service.api import JSON, base_url, narrator, produces
-from service.api.events import event_stream
-from service.auth import current_user, require_user
+from service.api.events import open_stream
+from service.auth import current_user, require_user, still_signed_in
 from service.limits import check_quotas
 from service.errors import (InvalidRequestError, JobFinishedError, NotFoundError,
                             NotRetryableError, ServiceUnavailableError)
@@ -132,6 +132,8 @@ def retry_narration(job_id: UUID):
         job = owned_job(session, str(job_id))
         status = job.status
         retried = jobs.retry_job(session, str(job_id))
+        if retried is not None:
+            check_quotas(session, retried, retry=True)  # a retry is a submission; 429 undoes it
     if retried is None:
         raise NotRetryableError(f"The narration is {status}; only failed or canceled narrations "
                                "can be retried.", field="id")
@@ -146,9 +148,8 @@ def retry_narration(job_id: UUID):
 def narration_events(job_id: UUID):
     """Progress as Server-Sent Events until the job ends (or the stream's time is up)."""
     read_job(str(job_id))  # 404 before the stream starts, as JSON
-    stream = event_stream(narrator().db, str(job_id), base_url(), **event_timings())
-    return Response(stream, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return open_stream(narrator().db, str(job_id), base_url(), user_id=current_user(),
+                       still_allowed=still_signed_in(), **event_timings())
 
 
 def store_narration(session, wanted, key: str | None):

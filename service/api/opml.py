@@ -1,8 +1,10 @@
-"""`GET /api/v1/feeds.opml`: the caller's feeds as an OPML subscription list, to import into a
+"""`POST /api/v1/feeds.opml`: the caller's feeds as an OPML subscription list, to import into a
 podcast app in one step (gPodder, AntennaPod, Pocket Casts and Apple Podcasts read OPML 2.0).
 
-The file holds the private feed addresses, so it is served only to the feeds' owner, as a
-download, and never cached by shared caches.
+Feed addresses are stored as digests only (a leaked database reveals none), so the server
+cannot show an address again; the list is made with a new address for each feed that has one,
+and the old addresses stop working. Hence POST, not GET. The file holds the private addresses,
+so it is served only to the feeds' owner, as a download, and never cached by shared caches.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from narration.feed import clean_xml_text
 from service.api import base_url, narrator, produces
 from service.api.outputs import content_disposition
 from service.auth import current_user, require_user
-from service.podcast import private_feed_url
+from service.podcast import feed_url
 from state import feeds
 from state.models import User, utcnow
 
@@ -25,15 +27,17 @@ bp = Blueprint("opml", __name__, url_prefix="/api/v1")
 OPML = "text/x-opml"
 
 
-@bp.get("/feeds.opml")
+@bp.post("/feeds.opml")
 @produces(OPML, "application/xml", "text/xml")
 def feeds_opml():
-    """OPML 2.0 with one `rss` outline per feed that has an address (revoked feeds are left out)."""
+    """OPML 2.0 with one `rss` outline per feed that has an address, each address made anew
+    (revoked feeds are left out)."""
     require_user()
-    with narrator().db.session(readonly=True) as session:
+    with narrator().db.session() as session:
         user = session.get(User, current_user())
-        outlines = [(feed.title, url) for feed in feeds.list_feeds(session, current_user())
-                    if (url := private_feed_url(feed))]
+        outlines = [(feed.title, feed_url(feeds.rotate_token(feed)))
+                    for feed in feeds.list_feeds(session, current_user())
+                    if feed.token_digest is not None]
         body = render_opml(f"{user.name}'s narrator feeds", outlines, f"{base_url()}/")
     response = Response(body, mimetype=OPML)
     response.headers["Content-Disposition"] = content_disposition("narrator feeds", ".opml")

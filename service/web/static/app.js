@@ -7,7 +7,9 @@ import { followJob, isTerminal, jobUrl, renderChapters, renderSummary } from "./
 import { PreviewPlayer, loadEpisode, resetEpisode } from "./player.js";
 import { forgetRecent, loadRecent, setUpRecent } from "./recent.js";
 import { forgetVoices, loadVoices, setUpVoices } from "./voices.js";
-import { askForKey, closeSession, openSession, setUpSignIn, showSession, takeKeyFromAddress } from "./session.js";
+import {
+  askForKey, closeSession, openSession, setUpSignIn, showSession, showSignedInAs, takeKeyFromAddress, whoIsSignedIn,
+} from "./session.js";
 
 const jobSection = document.getElementById("job");
 const chapterList = document.getElementById("chapters");
@@ -121,6 +123,7 @@ async function cancelJob() {
 async function loadSignedIn() {
   if (!(await loadFeeds())) return false;
   showSession("in");
+  whoIsSignedIn().then(showSignedInAs, () => showSignedInAs(null));
   loadRecent();
   loadVoices();
   openJobFromAddress({ again: true }); // a job whose following a 401 stopped is followed again
@@ -132,12 +135,30 @@ async function signInFromAddress() {
   const key = takeKeyFromAddress();
   if (key === null) return true;
   try {
+    if (!(await switchingAgreed(key))) return true; // stays signed in as before
     await openSession(key);
     return true;
   } catch (error) {
     askForKey({ error: `The key in the sign-in link did not work. ${error.message}` });
     return false;
   }
+}
+
+/**
+ * A sign-in link opened in a tab that is already signed in: another user's link must not switch
+ * accounts silently (the narrations made next would land in that user's feed), so the page asks.
+ */
+async function switchingAgreed(key) {
+  const current = await whoIsSignedIn();
+  if (!current) return true; // not signed in: nothing to switch away from
+  const incoming = await whoIsSignedIn(key); // a refused key throws: "did not work"
+  if (incoming.id === current.id) return true;
+  const agreed = window.confirm(
+    `You are signed in as ${current.name}. This link signs in as ${incoming.name} instead: ` +
+    `what you narrate next would go to ${incoming.name}'s podcast feed.\n\n` +
+    `Switch to ${incoming.name}?`);
+  if (!agreed) document.getElementById("session-error").textContent = `You are still signed in as ${current.name}.`;
+  return agreed;
 }
 
 /** A 401 from any call: the session is gone (or never was), so the page asks for a key. */
@@ -157,6 +178,7 @@ async function signOut() {
     return;
   }
   document.getElementById("session-error").textContent = "";
+  showSignedInAs(null);
   clearJob();
   jobSection.hidden = true;
   forgetFeeds();

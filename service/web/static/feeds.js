@@ -1,5 +1,6 @@
 // The user's podcast feeds: the default feed's private address to subscribe to, and the
-// form's choice of which feed a new narration goes into.
+// form's choice of which feed a new narration goes into. Like an API key, the address is shown
+// only when it is made (only a digest of its token is kept), so the page offers a new one.
 
 import { apiUrl, requestJson } from "./api.js";
 
@@ -7,6 +8,8 @@ const urlField = document.getElementById("feed-url");
 const urlRow = document.getElementById("feed-url-row");
 const status = document.getElementById("feed-status");
 const choice = document.getElementById("feed");
+const newAddress = document.getElementById("new-feed-address");
+let mainFeed = null; // the default feed, whose address the page shows
 const NO_FEED = "none"; // the API's word for "in no feed"
 const chapterEpisodes = document.getElementById("chapter-episodes");
 const opmlLink = document.getElementById("opml-link");
@@ -25,9 +28,12 @@ export async function loadFeeds() {
     return true;
   }
   const [main] = feeds; // the API lists the default feed first
+  mainFeed = main ?? null;
+  newAddress.hidden = !main;
   if (!main) showAddress(null, "You have no podcast feed yet.");
-  else if (!main.url) showAddress(null, "This feed's private address is turned off. " +
-    `POST ${main.links?.token ?? "/api/v1/feeds/ID/token"} with your API key makes a new one.`);
+  else if (!main.url_active) showAddress(null, "This feed's private address is turned off. Make a new one to subscribe.");
+  else if (!main.url) showAddress(null, "Your feed's private address was shown when it was made and is not kept, " +
+    "like a password. Lost it? Make a new one (apps subscribed to the old one must then subscribe again).");
   else showAddress(main.url, "");
   showSettings(main);
   fillChoice(feeds);
@@ -57,7 +63,24 @@ function showSettings(feed) {
   chapterEpisodes.checked = Boolean(feed?.chapter_episodes);
   chapterEpisodes.disabled = !feed;
   chapterEpisodes.dataset.feed = feed?.id ?? "";
-  opmlLink.href = apiUrl("/feeds.opml");
+}
+
+/**
+ * Downloads all feeds as OPML. Addresses are stored as digests only, so the list is made with
+ * a new address for each feed (POST); apps subscribed by the old addresses stop updating.
+ */
+async function downloadOpml(event) {
+  event.preventDefault();
+  if (!window.confirm("This makes a new address for each of your feeds, so podcast apps that use the old ones stop updating. Download the list?")) return;
+  const response = await fetch(apiUrl("/feeds.opml"), {
+    method: "POST", credentials: "same-origin", headers: { Accept: "text/x-opml" } });
+  if (!response.ok) return;
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = "narrator-feeds.opml";
+  link.click();
+  URL.revokeObjectURL(link.href);
+  await loadFeeds();
 }
 
 /** Saves the chapters-as-episodes setting of the default feed. */
@@ -77,7 +100,28 @@ async function saveChapterEpisodes() {
 
 /** Empties what a signed-out page must not keep showing: the private address. */
 export function forgetFeeds() {
+  mainFeed = null;
+  newAddress.hidden = true;
   showAddress(null, "");
+}
+
+/** Makes a new private address for the default feed and shows it (this once). */
+async function makeNewAddress() {
+  if (!mainFeed) return;
+  if (mainFeed.url_active && !window.confirm("A new address replaces the old one: podcast apps " +
+      "subscribed to the old one stop getting episodes until they subscribe to the new one. Make a new address?")) {
+    return;
+  }
+  newAddress.disabled = true;
+  try {
+    const made = await requestJson(apiUrl(`/feeds/${mainFeed.id}/token`), { method: "POST" });
+    mainFeed = made;
+    showAddress(made.url, "Here is your new address; it is shown only now. Copy it into your podcast app.");
+  } catch (error) {
+    status.textContent = `No new address was made: ${error.message}`;
+  } finally {
+    newAddress.disabled = false;
+  }
 }
 
 /** Copies the address: the Clipboard API where allowed, else the selection and the copy command. */
@@ -103,6 +147,8 @@ async function copyAddress(event) {
 /** Wires the Copy button, and selects the whole address when the field gets focus. */
 export function setUpFeeds() {
   document.getElementById("copy-feed").addEventListener("click", copyAddress);
+  newAddress.addEventListener("click", makeNewAddress);
   urlField.addEventListener("focus", () => urlField.select());
   chapterEpisodes.addEventListener("change", saveChapterEpisodes);
+  opmlLink.addEventListener("click", downloadOpml);
 }

@@ -36,7 +36,27 @@ export async function openSession(key) {
   });
 }
 
-/** Signs this browser out: the service clears the cookie. */
+/**
+ * Who this browser's session belongs to ({id, name}), or null when it has none. With `key`:
+ * whose key that is (the page asks before a sign-in link switches to another user).
+ */
+export async function whoIsSignedIn(key = null) {
+  const headers = key ? { Authorization: `Bearer ${key}` } : {};
+  try {
+    const { user } = await requestJson(apiUrl("/session"), { headers, signInOnRefusal: false });
+    return user;
+  } catch (error) {
+    if (error.status === 401 && !key) return null;
+    throw error;
+  }
+}
+
+/** Shows whose narrations and feed the page is showing. */
+export function showSignedInAs(user) {
+  document.getElementById("signed-in-as").textContent = user ? `Signed in as ${user.name}` : "";
+}
+
+/** Signs this browser out: the service ends the session and clears the cookie. */
 export async function closeSession() {
   await requestJson(apiUrl("/session"), { method: "DELETE", signInOnRefusal: false });
 }
