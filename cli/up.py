@@ -88,7 +88,7 @@ def _prepare_state(settings) -> tuple[str, str | None] | None:
     """
     from cli.users import local_key
 
-    database = preflight.open_database(settings.database)
+    database = preflight.open_database(settings.database, make_folder=not settings.database_url)
     preflight.open_media(settings.media, settings.s3_endpoint_url)
     try:
         if settings.database_url:

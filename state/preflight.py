@@ -42,14 +42,17 @@ def check_voices(catalogue) -> None:
             raise SettingError(f"the {alias} voice {voice.id} is not installed; run `make setup`.")
 
 
-def open_database(url: str, *, upgrade: bool = True):
-    """The database, migrated to the current schema; a wrong URL is one sentence."""
+def open_database(url: str, *, upgrade: bool = True, make_folder: bool = True):
+    """The database, migrated to the current schema; a wrong URL is one sentence. The folder of
+    an SQLite file is made when `make_folder` (our default file); a URL someone set must point
+    at a folder that exists."""
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from state.db import Database, make_sqlite_folder
 
     try:
-        make_sqlite_folder(url)
+        if make_folder:
+            make_sqlite_folder(url)
         database = Database(url)
         if upgrade:
             database.upgrade()

@@ -20,19 +20,21 @@ app = make_celery(include=("workers.tasks", "workers.watchdog"))
 def preflight(**_):
     """Refuse to start on a wrong setting, in one sentence, as `narrator up` and the web do; then
     migrate the schema before the pool forks, so every task finds its tables."""
-    from narration.settings import SettingError
+    from narration.settings import SettingError, apply_file_mode
     from state import preflight
     from state.media import MediaStoreError
     from workers.resources import catalogue, settings
 
     try:
         current = settings()
+        apply_file_mode(current)  # before anything is written: pool children inherit it
         preflight.check_broker(current.redis_url)
         preflight.check_base_url(current.base_url)
         preflight.check_voices(catalogue())
         preflight.open_media(current.media, current.s3_endpoint_url)
         # No open connection may be inherited by forked pool processes.
-        preflight.open_database(current.database).dispose()
+        preflight.open_database(current.database,
+                                make_folder=not current.database_url).dispose()
     except (SettingError, MediaStoreError) as error:
         # Celery logs and ignores what a signal handler raises, except SystemExit.
         raise SystemExit(f"narrator worker: {error}") from None
