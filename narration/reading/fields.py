@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from narration.reading.facts import (is_reading_time, is_relative_date, parse_genre_list, parse_runtime,
+                                     parse_work_line)
+from narration.reading.ratings import parse_rating
+
 # Label → field name. Fields that Metadata has no slot for end up in Document.extras["fields"].
 FIELD_LABELS = {
     "genre": "genre", "genres": "genre",
@@ -27,20 +31,27 @@ FIELD_LABELS = {
     "tagline": "tagline", "summary": "tagline", "plot": "tagline",
 }
 DATE_FIELDS = {"published", "updated", "released"}
-BYLINE = re.compile(r"(?:by|review by|reviewed by|words by|posted by)\s+(.+)", re.IGNORECASE)
-STARS = re.compile(r"[★☆✩✪⭐½\s]+|\d+(\.\d)?\s*/\s*(5|10|100)|\d+(\.\d)? out of (5|10)", re.IGNORECASE)
+BYLINE = re.compile(r"(?:by|review by|reviewed by|words by|posted by|written by|published by)\s+(.+)", re.IGNORECASE)
+# "Posted on March 3, 2021 by Kim", "Reviewed in the United States on March 3, 2024", "Watched 12 Mar 2024".
+DATED = re.compile(r"(?P<verb>posted|published|written|reviewed|watched|seen|read|updated|last updated|edited)"
+                   r"(?:\s+in\s+[^,]{1,40}?\s+on|\s+on)?\s+(?P<date>.+?)(?:\s+by\s+(?P<name>.+))?", re.IGNORECASE)
+NAME = re.compile(r"(?:[A-Z][\w'’.-]*|de|van|von|der|la|le|du|da|di)(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|der|la|le|du|da|di)){0,4}"
+                  r"|@?[a-z0-9_.-]{3,30}")
 
 _LABEL = re.compile(
     r"(?P<label>" + "|".join(re.escape(k) for k in sorted(FIELD_LABELS, key=len, reverse=True))
     + r")(?P<colon>\s*:\s*|\s+)(?P<value>\S.*)",
     re.IGNORECASE,
 )
-_PART_SEPARATORS = re.compile(r"\s*[|•·]\s*")
+_PART_SEPARATORS = re.compile(r"\s*[|•·‧]\s*")
 _NAME_SEPARATORS = re.compile(r"\s*(?:,|;|/|&|\band\b)\s*")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 # Strict formats only: a forgiving parser would read "Drama 3" as a date.
-_DATE_FORMATS = ("%b %d %Y", "%B %d %Y", "%d %b %Y", "%d %B %Y", "%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y")
+# Numeric day/month dates are read month first ("10/02/2015" is October 2), as US sites write
+# them, unless the first number cannot be a month.
+_DATE_FORMATS = ("%b %d %Y", "%B %d %Y", "%d %b %Y", "%d %B %Y", "%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y",
+                 "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y", "%b %Y", "%B %Y")
 _WEEKDAY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
 _TIME = re.compile(r"(,?\s+(at\s+)?\d{1,2}[:.]\d{2}(\s*[ap]\.?m\.?)?(\s+[A-Z]{2,4})?)$", re.IGNORECASE)
 
@@ -53,6 +64,8 @@ def parse_date(text: str) -> str | None:
     text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text)
     text = re.sub(r"\bsept\b", "sep", text, flags=re.IGNORECASE)
     text = re.sub(r"[,.]?\s+|\.(?=\s)", " ", text).strip()
+    if len(text) > 40:
+        return None
     for date_format in _DATE_FORMATS:
         try:
             return datetime.strptime(text, date_format).date().isoformat()
@@ -80,6 +93,13 @@ def _parse_field(part: str) -> tuple[str, str] | None:
     looks_like_prose = len(value.split()) > 10 or not (value[0].isupper() or value[0].isdigit()) or value.endswith(".")
     if ":" not in match["colon"] and looks_like_prose:
         return None
+    if field == "rating":
+        rating = parse_rating(part, labelled=True) or parse_rating(value, labelled=True)
+        return ("rating", rating.written()) if rating else None
+    if field == "runtime":
+        value = parse_runtime(value) or value
+    if field == "certificate":
+        value = value.upper() if len(value) <= 6 else value
     if field in DATE_FIELDS:
         date = parse_date(value)
         if date is None and field != "released":
@@ -91,36 +111,100 @@ def _parse_field(part: str) -> tuple[str, str] | None:
 def parse_meta_line(line: str) -> list[tuple[str, str]] | None:
     """The (field, value) pairs a title-block line states, or None when it is not such a line.
 
-    Parts separated by | • · are read one by one ("Published: Aug 8, 2014 |Updated: Sep 11,
-    2023", "Reviewed by Anna Berg · March 3, 2021"); each must be a labelled field, a byline,
-    a bare date or a star rating.
+    A whole line may be a rating ("*** out of ****"), a run of work facts ("2015 R 108 Minutes")
+    or a genre list ("Drama | Science Fiction"). Otherwise parts separated by | • · are read one
+    by one ("Published: Aug 8, 2014 |Updated: Sep 11, 2023", "By Dana Whitfield · March 14, 2025
+    · 6 min read"); each must be a labelled field, a byline, a date, a rating, a length or a
+    reading time; a bare name counts as the author beside a date.
     """
     line = line.strip()
     if not line or len(line) > 200:
         return None
-    pairs = []
-    for part in _PART_SEPARATORS.split(line):
-        part_pairs = _parse_part(part) if part else None
+    whole = _parse_whole(line)
+    if whole:
+        return whole
+    pairs: list[tuple[str, str]] = []
+    names: list[str] = []
+    strong, weak = False, 0
+    for part in (part.strip() for part in _PART_SEPARATORS.split(line)):
+        part_pairs = _parse_part(part) if part else []
+        if part_pairs is None and NAME.fullmatch(part) and len(part.split()) <= 4:
+            names.append(part)
+            continue
         if part_pairs is None:
             return None
+        strong = strong or bool(part_pairs and part_pairs[0][0] != "weak")
+        weak += bool(part_pairs and part_pairs[0][0] == "weak")
         pairs.extend(part_pairs)
-    return pairs or None
+    dated = any(name in ("published", "updated", "reading_time", "posted_ago") for name, _ in pairs)
+    if names and not (dated and len(names) == 1 and names[0][:1].isupper()):
+        return None
+    if not strong and weak < 2:
+        return None
+    author = [("author", names[0])] if names else []
+    return author + [pair for pair in pairs if pair[0] != "weak"]
+
+
+def _parse_whole(line: str) -> list[tuple[str, str]] | None:
+    """Pairs for a line that is one fact as a whole: a rating, work facts or a genre list."""
+    rating = parse_rating(line)
+    if rating:
+        return [("rating", rating.written())]
+    work = parse_work_line(line)
+    if work:
+        return work
+    genres = parse_genre_list(line)
+    return [("genre", genres)] if genres else None
 
 
 def _parse_part(part: str) -> list[tuple[str, str]] | None:
-    """Pairs for one part of a title-block line, or None."""
+    """Pairs for one part of a title-block line, or None. A bare year or certificate is "weak":
+    it counts only beside a stronger part."""
+    if re.fullmatch(r"\(?(1[89]\d\d|20\d\d)\)?", part):
+        return [("weak", ""), ("year", part.strip("()"))]
     if part.isdigit():
         return None  # a lone number is too weak a sign of a title block
+    if is_reading_time(part):
+        return [("reading_time", part)]
+    if is_relative_date(part):
+        return [("posted_ago", part)]
     date = parse_date(part)
     if date:
         return [("published", date)]
-    if STARS.fullmatch(part):
-        return [("rating", part)]
+    whole = _parse_whole(part)
+    if whole:
+        return whole
+    if re.fullmatch(r"(?:rated\s+)?(?:G|PG|PG-13|R|NC-17|NR|Not Rated|Unrated|TV-(?:Y7|Y|G|PG|14|MA))", part, re.IGNORECASE):
+        return [("weak", ""), ("certificate", re.sub(r"(?i)^rated\s+", "", part).upper())]
+    if parse_genre_list(f"{part} | {part}"):
+        return [("weak", ""), ("genre", part)]  # one genre word, beside other facts
+    runtime = parse_runtime(part)
+    if runtime:
+        return [("runtime", runtime)]
+    dated = _parse_dated(part)
+    if dated:
+        return dated
     byline = _parse_byline(part)
     if byline:
         return byline
     pair = _parse_field(part)
     return [pair] if pair else None
+
+
+def _parse_dated(part: str) -> list[tuple[str, str]] | None:
+    """ "Posted on 10/02/2015 by Kim", "Reviewed in the United States on March 3, 2024",
+    "kim_reviews 3 March 2024": a date with a verb or a name before it."""
+    match = DATED.fullmatch(part)
+    if match and parse_date(match["date"]):
+        field = "updated" if "updated" in match["verb"].lower() else "published"
+        name = _byline_pairs(match["name"], None) if match["name"] else []
+        return None if name is None else name + [(field, parse_date(match["date"]))]
+    words = part.split()
+    for cut in range(1, min(4, len(words))):
+        name, rest = " ".join(words[:cut]), " ".join(words[cut:])
+        if NAME.fullmatch(name) and not parse_date(name) and (date := parse_date(rest)) and len(rest.split()) >= 2:
+            return [("author", name.lstrip("@")), ("published", date)]
+    return None
 
 
 def _parse_byline(part: str) -> list[tuple[str, str]] | None:
