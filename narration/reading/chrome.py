@@ -80,7 +80,7 @@ LINK_WORDS = {
 }
 _PARTS = re.compile(r"\s*(?:[|·•/]|\s{2,}|\t)\s*")
 _COUNT = re.compile(r"[(\[]?\d[\d,.]*k?[)\]]?")
-_SYMBOLS_AND_COUNTS = re.compile(r"(?:[^\w\s]{1,3}\s*\d[\d,.]*k?\s*)+")
+_SYMBOLS_AND_COUNTS = re.compile(r"(?:[^\w\s\x21-\x7e]{1,3}\s*\d[\d,.]*k?\s*)+")  # "♥ 12 💬 3", not "/ 10"
 _COOKIES = re.compile(r"\bcookies?\b", re.IGNORECASE)
 _CONSENT = re.compile(r"\b(we use|uses|accept|consent|privacy|preferences|settings|policy|agree|partners)\b",
                       re.IGNORECASE)

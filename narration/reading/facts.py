@@ -23,8 +23,9 @@ GENRE_WORDS = {
 }
 """Words genre names are made of (film, book, game and music genres)."""
 
-CERTIFICATE = (r"(?:G|PG|PG-13|R|NC-17|NR|X|Not Rated|Unrated|Approved|TV-(?:Y7|Y|G|PG|14|MA)|U|12A?|15|18|"
-               r"M|MA15\+|R18\+|FSK\s?\d{1,2}|[0-9]{1,2}\+)")
+CERTIFICATE = (r"(?:PG-13|NC-17|TV-(?:Y7|Y|G|PG|14|MA)|MA15\+|R18\+|FSK\s?\d{1,2}|Not Rated|Unrated|Approved|"
+               r"PG|G|R|NR|X|U|12A?|15|18|M|[0-9]{1,2}\+)")
+"""Age certificates, longest first so "PG-13" is not read as "PG" and a stray "-13"."""
 RUNTIME = (r"(?:(?P<hours>\d)\s*(?:h|hrs?|hours?)\.?(?:\s*(?P<minutes>\d{1,2})\s*(?:m|mins?|minutes?)\.?)?"
            r"|(?P<total>\d{2,3})\s*(?:m|mins?|minutes?)\.?)")
 _YEAR = r"(?:1[89]\d\d|20\d\d)"

@@ -170,3 +170,13 @@ def say_rating(written: str) -> str:
     """The spoken form of a rating kept in its written form ("3.5/4 stars" → "three and a half out of four stars")."""
     rating = parse_rating(written, labelled=True)
     return rating.spoken() if rating else written
+
+
+_LEADING = re.compile(r"(?P<rating>[★⭐✪✭☆✩½]+|\*{1,5}½?|\d{1,3}(?:\.\d)?\s*/\s*\d{1,3})\s+[-–—:|]?\s*(?P<rest>[^\W\d].*)")
+
+
+def split_leading_rating(line: str) -> tuple[Rating | None, str]:
+    """ "★★★★☆ Great value for money" → (4/5 stars, "Great value for money"); else (None, line)."""
+    match = _LEADING.fullmatch(line.strip())
+    rating = parse_rating(match["rating"]) if match else None
+    return (rating, match["rest"].strip()) if rating else (None, line)
