@@ -22,6 +22,7 @@ from narration.reading.decoding import clean_text
 from narration.reading.fields import parse_meta_line
 from narration.reading.htmltext import html_items
 from narration.reading.paragraphs import Unit, as_sentence, collapse_spaces
+from narration.reading.review import sentence_case_heading, tidy_units
 from narration.reading.titleblock import split_title
 
 logger = logging.getLogger(__name__)
@@ -54,11 +55,12 @@ def read_markdown(text: str, *, title: str = "", author: str = "") -> Document:
     elif heading_title and heading_title.casefold() != known_title.casefold():
         fields.append(("headline", heading_title))
     units = [
-        Unit(text, heading=kind == "heading")
+        Unit(text, heading=kind == "heading", list_item=kind in ("row", "image"))
         for kind, _, text in items
         if kind == "heading" or not is_chrome(text)
     ]
-    chapters = assemble_chapters(drop_trailing_chrome(units))
+    units = tidy_units(units, fields, titles=(heading_title, known_title, title))
+    chapters = assemble_chapters([sentence_case_heading(unit) for unit in drop_trailing_chrome(units)])
     logger.debug("read %d chapters from Markdown", len(chapters))
     return build_document(chapters, fields, title=title, author=author, source="markdown")
 
@@ -118,7 +120,7 @@ def _block_items(tokens: list[Token]) -> list[tuple[str, int, str]]:
                 item_numbers[-1] = None
             if text:
                 items.append(("paragraph", 0, text))
-            items.extend(("paragraph", 0, f"Image: {as_sentence(alt)}") for alt in images)
+            items.extend(("image", 0, f"Image: {as_sentence(alt)}") for alt in images)
         elif kind in ("fence", "code_block") and items[-1:] != [("paragraph", 0, CODE_OMITTED)]:
             items.append(("paragraph", 0, CODE_OMITTED))  # one notice for a run of code blocks
         elif kind == "html_block":
@@ -132,7 +134,7 @@ def _block_items(tokens: list[Token]) -> list[tuple[str, int, str]]:
 def _html_block_items(html: str) -> list[tuple[str, int, str]]:
     """Raw HTML reduced to paragraphs and headings; images read as "Image: alt."."""
     return [
-        ("paragraph", 0, f"Image: {as_sentence(text)}") if kind == "image" else (kind, level, text)
+        ("image", 0, f"Image: {as_sentence(text)}") if kind == "image" else (kind, level, text)
         for kind, level, text in html_items(html)
     ]
 
@@ -149,7 +151,7 @@ def _read_table(tokens: list[Token], index: int, items: list[tuple[str, int, str
             if not header and tokens[index - 1].type == "th_close":
                 header = row
             elif any(row):
-                items.append(("paragraph", 0, _row_sentence(header, row)))
+                items.append(("row", 0, _row_sentence(header, row)))
             row = []
         index += 1
     return index
