@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -10,10 +11,12 @@ from cli.progress import ProgressBar
 from narration.cache import SentenceCache
 from narration.errors import InvalidTextError
 from narration.pipeline import check_speed, narrate
-from narration.reading import decode_text, read_markdown, read_plain
+from narration.reading import read_source
 from narration.settings import load_settings
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+_HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE | re.DOTALL)
 
 
 def run(args) -> int:
@@ -36,7 +39,7 @@ def run(args) -> int:
 
 
 def _read(args):
-    """Decode the input and read it as plain text or Markdown."""
+    """Read the input as plain text, Markdown or an HTML page (by --format, else suffix, else content)."""
     if args.input == "-":
         data, name = sys.stdin.buffer.read(), "stdin"
     else:
@@ -47,11 +50,21 @@ def _read(args):
             raise InvalidTextError(
                 f"cannot read {args.input}: {error.strerror}; check the path and permissions."
             ) from None
-    text = decode_text(data)
-    markdown = args.format == "markdown" or (
-        args.format == "auto" and Path(name).suffix.lower() in MARKDOWN_SUFFIXES)
-    reader = read_markdown if markdown else read_plain
-    return reader(text, title=args.title, author=args.author)
+    kind = _kind(args.format, Path(name).suffix.lower(), data)
+    return read_source(kind, data, title=args.title, author=args.author)
+
+
+def _kind(format_option: str, suffix: str, data: bytes) -> str:
+    """The reader for the input: the --format given, else the file's suffix, else a look at its start."""
+    if format_option in ("markdown", "html"):
+        return format_option
+    if format_option == "plain":
+        return "text"
+    if suffix in MARKDOWN_SUFFIXES:
+        return "markdown"
+    if suffix in HTML_SUFFIXES or _HTML_START.match(data[:1024]):
+        return "html"
+    return "text"
 
 
 def _default_output(input_name: str) -> Path:

@@ -104,6 +104,8 @@ def is_link_bar(line: str) -> bool:
         return False
     if _SYMBOLS_AND_COUNTS.fullmatch(line.strip()):
         return True
+    if " " not in line.strip() and "|" not in line:
+        return False  # one word: not a bar of links
     words = [_COUNT.sub("", word).strip(":").lower() for word in line.split()]
     words = [word for word in words if word]
     if words and all(word in LINK_WORDS for word in words) and len(words) >= 2:

@@ -22,6 +22,7 @@ from narration.reading.decoding import clean_text
 from narration.reading.fields import parse_meta_line
 from narration.reading.htmltext import html_items
 from narration.reading.paragraphs import Unit, as_sentence, collapse_spaces
+from narration.reading.plain import read_plain
 from narration.reading.review import sentence_case_heading, tidy_units
 from narration.reading.titleblock import split_title
 
@@ -34,6 +35,15 @@ _FRONT_MATTER_KEYS = {"title": "title", "author": "author", "date": "published",
                       "subtitle": "headline", "summary": "tagline"}
 # Inline code that contains these is code, not a word in backticks.
 _CODE_LIKE = re.compile(r"[(){}\[\];=<>$\\|#@^~/]|::|->|\w\.\w|\w_\w|^[a-z]+[A-Z]\w*$|^--?\w")
+MARKUP_CHARACTERS = "[]!*_`<>&\\~|"
+MAX_MARKUP = 60_000
+"""Most markup characters a Markdown text is parsed with. markdown-it-py costs ~30 µs for each
+(`"![` repeated over 1 MB took 33 s), while real Markdown, even a long book, has a few thousand.
+A text over this is read as plain text with its markup characters removed: linear, and still
+narrated."""
+_MARKUP_TO_SPACE = str.maketrans({mark: " " for mark in MARKUP_CHARACTERS})
+_LINK_TARGET = re.compile(r"\]\([^()\s]{0,2000}\)")
+_HEADING_MARK = re.compile(r"^ {0,3}#{1,6}[ \t]+", re.MULTILINE)
 _SCRIPT_TAG = re.compile(r"<\s*(/?)\s*(script|style)\b", re.IGNORECASE)
 _BREAK_TAG = re.compile(r"<\s*(br|hr|/p|p)\b", re.IGNORECASE)
 
@@ -43,6 +53,9 @@ def read_markdown(text: str, *, title: str = "", author: str = "") -> Document:
     text = clean_text(text)
     if not text.strip():
         raise EmptyTextError("The text is empty. Paste or upload the Markdown to narrate.")
+    if _markup_count(text) > MAX_MARKUP:
+        logger.warning("Markdown with more than %d markup characters read as plain text", MAX_MARKUP)
+        return read_plain(_strip_markup(text), title=title, author=author)
     text, fields = _front_matter(text)
     items = _block_items(_PARSER.parse(text))
     items, heading_title = _take_title_heading(items)
@@ -63,6 +76,18 @@ def read_markdown(text: str, *, title: str = "", author: str = "") -> Document:
     chapters = assemble_chapters([sentence_case_heading(unit) for unit in drop_trailing_chrome(units)])
     logger.debug("read %d chapters from Markdown", len(chapters))
     return build_document(chapters, fields, title=title, author=author, source="markdown")
+
+
+def _markup_count(text: str) -> int:
+    """How many characters of the text can open or close Markdown markup."""
+    return sum(text.count(mark) for mark in MARKUP_CHARACTERS)
+
+
+def _strip_markup(text: str) -> str:
+    """Markdown source reduced to its words: heading marks, link targets and markup characters out."""
+    text = _LINK_TARGET.sub("", text)
+    text = _HEADING_MARK.sub("", text)
+    return text.translate(_MARKUP_TO_SPACE)
 
 
 def _front_matter(text: str) -> tuple[str, list[tuple[str, str]]]:

@@ -7,7 +7,7 @@ import logging
 from narration.document import Document
 from narration.errors import EmptyTextError
 from narration.reading.chapters import assemble_chapters, build_document
-from narration.reading.chrome import drop_trailing_chrome, is_chrome
+from narration.reading.chrome import drop_trailing_chrome
 from narration.reading.decoding import clean_text
 from narration.reading.paragraphs import Unit, block_units, is_heading_like, split_blocks
 from narration.reading.ratings import split_leading_rating
@@ -23,7 +23,7 @@ def read_plain(text: str, *, title: str = "", author: str = "") -> Document:
     text = clean_text(text)
     if not text.strip():
         raise EmptyTextError("The text is empty. Paste or upload the review or article to narrate.")
-    lines = drop_repeated_head_lines([line for line in text.split("\n") if not is_chrome(line)])
+    lines = drop_repeated_head_lines(text.split("\n"))  # chrome lines go in take_facts
     lines, fields = _split_leading_rating(lines)
     drop, spoilers = take_facts(lines, fields)
     block = read_title_block([line for index, line in enumerate(lines) if index not in drop])
@@ -33,7 +33,8 @@ def read_plain(text: str, *, title: str = "", author: str = "") -> Document:
     if title and block.title and block.title.casefold() != title.casefold() and not block.headline:
         # The caller named the work; the text's own first line is then its headline.
         fields.append(("headline", block.title))
-    body = tidy_units(paragraph_units(block.body), fields, titles=(block.title, block.headline, title))
+    body = tidy_units(paragraph_units(block.body), fields, titles=(block.title, block.headline, title),
+                      facts=False)
     body = [Unit(SPOILER_BANNER)] * spoilers + body
     units = [sentence_case_heading(unit) for unit in mark_headings(drop_trailing_chrome(body))]
     chapters = assemble_chapters(units)

@@ -31,6 +31,13 @@ NOT_SECTION_LABELS = {"note", "notes", "edit", "update", "ps", "p.s", "nb", "n.b
 """Labels that open a remark inside a chapter rather than a new one ("Note: …", "Edit: …")."""
 _LABEL = re.compile(r"(?P<label>[^\W\d_][\w'’&/ -]{0,47}?)\s*:\s*(?P<rest>.*)", re.DOTALL)
 _SMALL_WORDS = {"a", "an", "the", "and", "or", "but", "of", "in", "on", "to", "for", "i", "at", "by", "with", "vs"}
+_MAYBE_FACT = re.compile(
+    r"[\d|•·‧:/★⭐✪✭☆✩*½]|\b(by|posted|published|reviewed|watched|updated|genres?|rated|read|verdict|grade|"
+    r"rating|score|stars?|ago|today|yesterday|spoilers?|spoiler-free|min|minutes?|hours?|" + "|".join(
+        ("action|adventure|animation|biography|comedy|crime|documentary|drama|family|fantasy|history|horror|"
+         "music|musical|mystery|romance|sci-fi|science|sport|thriller|war|western|unrated|pg|nr|g|r").split("|"))
+    + r"|zero|one|two|three|four|five|six|seven|eight|nine|ten)\b", re.IGNORECASE)
+"""A cheap first look: a line with none of these cannot state a fact, so the costly parsers skip it."""
 _CARD_LABEL = re.compile(
     r"(?:(?:my|our|the|overall|final|user|critic'?s?|average|total)\s+)*(?:rating|score|grade|verdict)s?\s*:?",
     re.IGNORECASE)
@@ -50,7 +57,7 @@ def take_facts(texts: list[str], fields: list[tuple[str, str]]) -> tuple[set[int
             continue
         if is_chrome(text):
             drop.add(index)
-        elif len(text) > 200:
+        elif len(text) > 200 or not _MAYBE_FACT.search(text):
             continue
         elif _CARD_LABEL.fullmatch(text) and (card := _rating_card(texts, index, fields)):
             drop.update(card)
@@ -66,10 +73,16 @@ def take_facts(texts: list[str], fields: list[tuple[str, str]]) -> tuple[set[int
     return drop, spoilers
 
 
-def tidy_units(units: list[Unit], fields: list[tuple[str, str]], *, titles: tuple[str, ...] = ()) -> list[Unit]:
-    """The review rules for a body's units: facts into `fields`, furniture out, labels to headings."""
-    drop, spoilers = take_facts([unit.text if not unit.list_item else "" for unit in units], fields)
-    drop.update(index for index, unit in enumerate(units) if unit.list_item and is_chrome(unit.text))
+def tidy_units(units: list[Unit], fields: list[tuple[str, str]], *, titles: tuple[str, ...] = (),
+               facts: bool = True) -> list[Unit]:
+    """The review rules for a body's units: facts into `fields`, furniture out, labels to headings.
+
+    `facts=False` when the caller already ran take_facts over the lines (the plain reader).
+    """
+    drop, spoilers = set(), False
+    if facts:
+        drop, spoilers = take_facts([unit.text if not unit.list_item else "" for unit in units], fields)
+        drop.update(index for index, unit in enumerate(units) if unit.list_item and is_chrome(unit.text))
     repeated = {title.casefold() for title in titles if title}
     tidy: list[Unit] = [Unit(SPOILER_BANNER)] if spoilers else []
     for index, unit in enumerate(units):
