@@ -23,7 +23,7 @@ ANYWHERE_PATTERNS = (
     r"(sign|log) (in|out|up)( to [^.!?]{1,40})?|register|subscribe( now| to [^.!?]{1,40})?",
     r"advertisement|sponsored( content)?|ad",
     # Helpfulness votes: "12 of 14 people found this review helpful", "Was this review helpful? Yes / No".
-    r"(\d[\d,]* (of|out of) \d[\d,]* )?(people|users|readers|members|customers|others)? ?found this "
+    r"(\d[\d,]* ((of|out of) \d[\d,]* )?)?(people|users|readers|members|customers|others|person)? ?found this "
     r"(review |post |answer |comment )?(helpful|useful)\.?.{0,60}",
     r"(was|is|did you find) this (review|article|post|answer|comment)? ?(helpful|useful)\??.{0,60}",
     r"(helpful|not helpful|useful|funny|cool|agree|disagree|yes|no)\s*[(\[]?\d*[)\]]?"

@@ -170,7 +170,17 @@ def parse_meta_line(line: str) -> list[tuple[str, str]] | None:
     if not strong and weak < 2:
         return None
     author = [("author", names[0])] if names else []
-    return author + [pair for pair in pairs if pair[0] != "weak"]
+    return author + _merge_genres([pair for pair in pairs if pair[0] != "weak"])
+
+
+def _merge_genres(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One genre pair for a line that names several ("Genre: Action | Adventure")."""
+    genres = [value for name, value in pairs if name == "genre"]
+    if len(genres) < 2:
+        return pairs
+    first = next(index for index, (name, _) in enumerate(pairs) if name == "genre")
+    rest = [pair for pair in pairs if pair[0] != "genre"]
+    return rest[:first] + [("genre", ", ".join(genres))] + rest[first:]
 
 
 def _parse_whole(line: str) -> list[tuple[str, str]] | None:
@@ -251,6 +261,9 @@ def _parse_byline(part: str) -> list[tuple[str, str]] | None:
 def _byline_pairs(name: str, date: str | None) -> list[tuple[str, str]] | None:
     """Pairs for a byline whose name part looks like a name (short, capitalized, no digits)."""
     name = name.strip()
+    handle = re.fullmatch(r"@?[a-z][a-z0-9_.-]{2,29}", name)  # a user name: "dana_k", "@marlowe"
+    if handle:
+        return [("author", name.lstrip("@"))] + ([("published", date)] if date else [])
     if not name or len(name.split()) > 6 or not name[0].isupper() or re.search(r"[\d.!?:;]$|\d", name):
         return None
     return [("author", name)] + ([("published", date)] if date else [])

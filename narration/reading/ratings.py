@@ -175,8 +175,21 @@ def say_rating(written: str) -> str:
 _LEADING = re.compile(r"(?P<rating>[★⭐✪✭☆✩½]+|\*{1,5}½?|\d{1,3}(?:\.\d)?\s*/\s*\d{1,3})\s+[-–—:|]?\s*(?P<rest>[^\W\d].*)")
 
 
+_TRAILING = re.compile(r"(?P<rest>.*?[^\W\d_].*?)\s*[-–—:|·]?\s+(?P<rating>[★⭐✪✭☆✩½]+|\*{1,5}½?)")
+
+
 def split_leading_rating(line: str) -> tuple[Rating | None, str]:
     """ "★★★★☆ Great value for money" → (4/5 stars, "Great value for money"); else (None, line)."""
     match = _LEADING.fullmatch(line.strip())
+    rating = parse_rating(match["rating"]) if match else None
+    return (rating, match["rest"].strip()) if rating else (None, line)
+
+
+def split_rating(line: str) -> tuple[Rating | None, str]:
+    """A rating at either end of a line: "★★★★☆ Great value", "Review by dana_k ★★★½"."""
+    rating, rest = split_leading_rating(line)
+    if rating:
+        return rating, rest
+    match = _TRAILING.fullmatch(line.strip())
     rating = parse_rating(match["rating"]) if match else None
     return (rating, match["rest"].strip()) if rating else (None, line)

@@ -16,7 +16,7 @@ import re
 from narration.reading.chrome import SPOILER_BANNER, is_chrome, is_spoiler_banner
 from narration.reading.fields import parse_meta_line
 from narration.reading.paragraphs import Unit
-from narration.reading.ratings import parse_rating
+from narration.reading.ratings import parse_rating, split_rating
 from narration.reading.titleblock import split_title
 
 # Facts a line anywhere in the body may state; other labelled fields ("Cast: …") could be prose.
@@ -64,6 +64,9 @@ def take_facts(texts: list[str], fields: list[tuple[str, str]]) -> tuple[set[int
         elif (pairs := parse_meta_line(text)) and all(name in BODY_FACTS for name, _ in pairs):
             fields.extend(pairs)
             drop.add(index)
+        elif (pairs := _rated_facts(text)) is not None:
+            fields.extend(pairs)
+            drop.add(index)
         elif (card := _card_with_verdict(text)) is not None:
             fields.extend(card)
             drop.add(index)
@@ -92,6 +95,17 @@ def tidy_units(units: list[Unit], fields: list[tuple[str, str]], *, titles: tupl
             continue
         tidy.extend(split_label(unit))
     return tidy
+
+
+def _rated_facts(text: str) -> list[tuple[str, str]] | None:
+    """ "Review by dana_k ★★★½": a fact line with a rating at one end, or None."""
+    rating, rest = split_rating(text)
+    if rating is None:
+        return None
+    pairs = parse_meta_line(rest)
+    if not pairs or not all(name in BODY_FACTS for name, _ in pairs):
+        return None
+    return [("rating", rating.written())] + pairs
 
 
 def _rating_card(texts: list[str], index: int, fields: list[tuple[str, str]]) -> set[int]:
