@@ -47,7 +47,7 @@ ANYWHERE_PATTERNS = (
     r"(https?://|www\.)\S+",  # a bare address; reading a URL aloud helps no one
     r"home\s*[›>»/|].*",  # breadcrumbs: "Home › Reviews › Her"
     r"print( this)?( page| article)?|email( this)?( page| article)?|permalink",
-    r"loading\W*|click here[^.!?]{0,40}",
+    r"(like )?loading\W*|click here[^.!?]{0,40}",
 )
 
 # Lines that are chrome only in the tail of a page, where blogs put bylines and tag lists.

@@ -7,7 +7,7 @@ import logging
 from narration.document import Document
 from narration.errors import EmptyTextError
 from narration.reading.chapters import assemble_chapters, build_document
-from narration.reading.chrome import drop_trailing_chrome
+from narration.reading.chrome import drop_trailing_chrome, trailing_chrome_start
 from narration.reading.decoding import clean_text
 from narration.reading.paragraphs import Unit, block_units, is_heading_like, split_blocks
 from narration.reading.ratings import split_leading_rating
@@ -25,6 +25,7 @@ def read_plain(text: str, *, title: str = "", author: str = "") -> Document:
         raise EmptyTextError("The text is empty. Paste or upload the review or article to narrate.")
     lines = drop_repeated_head_lines(text.split("\n"))  # chrome lines go in take_facts
     lines, fields = _split_leading_rating(lines)
+    lines = lines[:trailing_chrome_start(lines)]  # before short lines are joined into paragraphs
     drop, spoilers = take_facts(lines, fields)
     block = read_title_block([line for index, line in enumerate(lines) if index not in drop])
     fields += block.fields

@@ -14,7 +14,8 @@ TITLE_MAX_WORDS = 15
 TITLE_MAX_CHARS = 120
 TAGLINE_MAX_CHARS = 400
 _TITLE_YEAR = re.compile(r"^(?P<title>.+?)\s*[(\[](?P<year>1[89]\d\d|20\d\d)[)\]]$")
-_REVIEW_PREFIX = re.compile(r"^(?:(?:film|movie|book|album|game|tv|series)\s+)?review\s*[:\-–—|]\s*", re.IGNORECASE)
+_REVIEW_PREFIX = re.compile(r"^(?:(?:(?:film|movie|book|album|game|tv|series)\s+)?review\s*[:\-–—|]|re:)\s*",
+                            re.IGNORECASE)  # "Review: Her", and "Re: …" of a forum reply
 _REVIEW_SUFFIX = re.compile(r"\s*[:\-–—|]\s*(?:a\s+)?(?:film\s+|movie\s+|book\s+)?review$", re.IGNORECASE)
 
 
