@@ -7,7 +7,7 @@ from datetime import date
 
 from narration.reading.facts import (is_reading_time, is_relative_date, parse_genre_list, parse_runtime,
                                      parse_work_line)
-from narration.reading.ratings import parse_rating
+from narration.reading.ratings import parse_rating, split_rating
 
 # Label → field name. Fields that Metadata has no slot for end up in Document.extras["fields"].
 FIELD_LABELS = {
@@ -34,7 +34,7 @@ DATE_FIELDS = {"published", "updated", "released"}
 BYLINE = re.compile(r"(?:by|review by|reviewed by|words by|posted by|written by|published by)\s+(.+)", re.IGNORECASE)
 # "Posted on March 3, 2021 by Kim", "Reviewed in the United States on March 3, 2024", "Watched 12 Mar 2024".
 DATED = re.compile(r"(?P<verb>posted|published|written|reviewed|watched|seen|read|updated|last updated|edited)"
-                   r"(?:\s+in\s+[^,]{1,40}?\s+on|\s+on)?\s+(?P<date>.+?)(?:\s+by\s+(?P<name>.+))?", re.IGNORECASE)
+                   r"(?:\s+in\s+[^,]{1,40}?\s+on|\s+on|\s+in)?\s+(?P<date>.+?)(?:\s+by\s+(?P<name>.+))?", re.IGNORECASE)
 NAME = re.compile(r"(?:[A-Z][\w'’.-]*|de|van|von|der|la|le|du|da|di)(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|der|la|le|du|da|di)){0,4}"
                   r"|@?[a-z0-9_.-]{3,30}")
 
@@ -151,6 +151,10 @@ def parse_meta_line(line: str) -> list[tuple[str, str]] | None:
     whole = _parse_whole(line)
     if whole:
         return whole
+    rating, rest = split_rating(line)
+    if rating is not None:  # "Review by dana_k ★★★½"
+        pairs = parse_meta_line(rest)
+        return [("rating", rating.written())] + pairs if pairs else None
     pairs: list[tuple[str, str]] = []
     names: list[str] = []
     strong, weak = False, 0
@@ -246,7 +250,10 @@ def _parse_dated(part: str) -> list[tuple[str, str]] | None:
 
 
 def _parse_byline(part: str) -> list[tuple[str, str]] | None:
-    """("author", name) and maybe ("published", date) for "By Jane Doe, March 3, 2021"."""
+    """("author", name) and maybe ("published", date) for "By Jane Doe, March 3, 2021" or "Kim's review"."""
+    owner = re.fullmatch(r"(?P<name>.{1,40}?)['’]s (?:review|rating|take|verdict)", part, re.IGNORECASE)
+    if owner:
+        return _byline_pairs(owner["name"], None)
     match = BYLINE.fullmatch(part)
     if not match:
         return None

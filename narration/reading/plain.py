@@ -26,9 +26,13 @@ def read_plain(text: str, *, title: str = "", author: str = "") -> Document:
     lines = drop_repeated_head_lines(text.split("\n"))  # chrome lines go in take_facts
     lines, fields = _split_leading_rating(lines)
     lines = lines[:trailing_chrome_start(lines)]  # before short lines are joined into paragraphs
-    drop, spoilers = take_facts(lines, fields)
+    # Furniture goes first; fact lines stay for the title block, which reads its shape from them.
+    drop, spoilers = take_facts(lines, fields, facts=False)
     block = read_title_block([line for index, line in enumerate(lines) if index not in drop])
     fields += block.fields
+    drop, body_spoilers = take_facts(block.body, fields)
+    block.body = [line for index, line in enumerate(block.body) if index not in drop]
+    spoilers = spoilers or body_spoilers
     fields += [("title", block.title), ("headline", block.headline), ("tagline", block.tagline)]
     fields = [(name, value) for name, value in fields if value]
     if title and block.title and block.title.casefold() != title.casefold() and not block.headline:

@@ -90,6 +90,8 @@ def parse_rating(text: str, *, labelled: bool = False) -> Rating | None:
     if labelled and (match := _GRADE.fullmatch(text)) and (kind in ("grade", "rating", "") or match["sign"]):
         sign = (match["sign"] or "").lower()
         return Rating(grade=match["grade"].upper() + {"plus": "+", "minus": "-", "−": "-", "–": "-"}.get(sign, sign))
+    if re.fullmatch(r"(?:not\s+)?recommended", text, re.IGNORECASE):
+        return Rating(verdict=text.capitalize())
     if kind == "verdict" and _VERDICT.fullmatch(text) and len(text.split()) <= 3:
         return Rating(verdict=text.strip().capitalize())
     return None

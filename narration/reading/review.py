@@ -16,7 +16,7 @@ import re
 from narration.reading.chrome import SPOILER_BANNER, is_chrome, is_spoiler_banner
 from narration.reading.fields import parse_meta_line
 from narration.reading.paragraphs import Unit
-from narration.reading.ratings import parse_rating, split_rating
+from narration.reading.ratings import parse_rating
 from narration.reading.titleblock import split_title
 
 # Facts a line anywhere in the body may state; other labelled fields ("Cast: …") could be prose.
@@ -43,10 +43,10 @@ _CARD_LABEL = re.compile(
     re.IGNORECASE)
 
 
-def take_facts(texts: list[str], fields: list[tuple[str, str]]) -> tuple[set[int], bool]:
+def take_facts(texts: list[str], fields: list[tuple[str, str]], *, facts: bool = True) -> tuple[set[int], bool]:
     """Which texts (lines, or paragraphs) are furniture, facts or a spoiler banner, to be dropped.
 
-    Facts go into `fields`. Returns the indexes to drop and whether a spoiler banner was seen
+    Facts go into `fields` (with facts=False only furniture and banners are looked for). Returns the indexes to drop and whether a spoiler banner was seen
     (the caller says it once, at the start). Blank texts are kept and skipped over.
     """
     drop: set[int] = set()
@@ -59,12 +59,13 @@ def take_facts(texts: list[str], fields: list[tuple[str, str]]) -> tuple[set[int
             drop.add(index)
         elif len(text) > 200 or not _MAYBE_FACT.search(text):
             continue
+        elif not facts:
+            if is_spoiler_banner(text):
+                spoilers = True
+                drop.add(index)
         elif _CARD_LABEL.fullmatch(text) and (card := _rating_card(texts, index, fields)):
             drop.update(card)
         elif (pairs := parse_meta_line(text)) and all(name in BODY_FACTS for name, _ in pairs):
-            fields.extend(pairs)
-            drop.add(index)
-        elif (pairs := _rated_facts(text)) is not None:
             fields.extend(pairs)
             drop.add(index)
         elif (card := _card_with_verdict(text)) is not None:
@@ -95,17 +96,6 @@ def tidy_units(units: list[Unit], fields: list[tuple[str, str]], *, titles: tupl
             continue
         tidy.extend(split_label(unit))
     return tidy
-
-
-def _rated_facts(text: str) -> list[tuple[str, str]] | None:
-    """ "Review by dana_k ★★★½": a fact line with a rating at one end, or None."""
-    rating, rest = split_rating(text)
-    if rating is None:
-        return None
-    pairs = parse_meta_line(rest)
-    if not pairs or not all(name in BODY_FACTS for name, _ in pairs):
-        return None
-    return [("rating", rating.written())] + pairs
 
 
 def _rating_card(texts: list[str], index: int, fields: list[tuple[str, str]]) -> set[int]:

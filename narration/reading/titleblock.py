@@ -13,6 +13,8 @@ HEAD_WINDOW = 20
 TITLE_MAX_WORDS = 15
 TITLE_MAX_CHARS = 120
 TAGLINE_MAX_CHARS = 400
+_PERSON = re.compile(r"[A-Z][a-z'’-]+(?: [A-Z][a-z'’.-]*){1,2}")
+"""A bare name ("Dana Whitfield") on its own line just above a date or reading time."""
 _TITLE_YEAR = re.compile(r"^(?P<title>.+?)\s*[(\[](?P<year>1[89]\d\d|20\d\d)[)\]]$")
 _REVIEW_PREFIX = re.compile(r"^(?:(?:(?:film|movie|book|album|game|tv|series)\s+)?review\s*[:\-–—|]|re:)\s*",
                             re.IGNORECASE)  # "Review: Her", and "Re: …" of a forum reply
@@ -52,7 +54,7 @@ def read_title_block(lines: list[str]) -> TitleBlock:
     followed_by_fields = len(entries) > 1 and parse_meta_line(entries[1].text) is not None
     if (
         parse_meta_line(first.text) is None
-        and (first.alone or followed_by_fields)
+        and (first.alone or followed_by_fields or _is_title_and_subtitle(entries))
         and _is_title_like(first.text)
         and len(entries) > 1
     ):
@@ -60,6 +62,9 @@ def read_title_block(lines: list[str]) -> TitleBlock:
         if year:
             block.fields.append(("year", year))
         position = 1
+        if _is_title_and_subtitle(entries):
+            block.headline = collapse_spaces(entries[1].text)
+            position = 2
     end = _read_fields(entries, position, block)
     if end is None:
         # No labelled facts: only a title line (if any) is taken off the top.
@@ -103,10 +108,24 @@ def _read_fields(entries: list[_Line], position: int, block: TitleBlock) -> int 
     return end
 
 
+def _is_title_and_subtitle(entries: list[_Line]) -> bool:
+    """The text opens with a paragraph of two short title-like lines: a title and its subtitle."""
+    if len(entries) < 3 or entries[0].alone or entries[0].paragraph != entries[1].paragraph:
+        return False
+    if parse_meta_line(entries[1].text) is not None:
+        return False
+    if entries[2].paragraph == entries[0].paragraph and parse_meta_line(entries[2].text) is None:
+        return False
+    return all(_is_title_like(entry.text) and not ends_sentence(entry.text) for entry in entries[:2])
+
+
 def _take_free_paragraph(pending: list[_Line], block: TitleBlock) -> None:
-    """A free paragraph inside the title block: a headline if it reads as a title, else the tagline."""
+    """A free paragraph inside the title block: the author when it is a bare name before a dated
+    line, a headline if it reads as a title, else the tagline."""
     text = collapse_spaces(" ".join(line.text for line in pending))
-    if len(pending) == 1 and not block.headline and _is_title_like(text) and not ends_sentence(text):
+    if _PERSON.fullmatch(text) and not any(name == "author" for name, _ in block.fields):
+        block.fields.append(("author", text))
+    elif len(pending) == 1 and not block.headline and _is_title_like(text) and text[:1].isupper() and not ends_sentence(text):
         block.headline = text
     elif len(text) <= TAGLINE_MAX_CHARS and not block.tagline:
         block.tagline = text
