@@ -40,7 +40,8 @@ ANYWHERE_PATTERNS = (
     r"(reply|post|answer) #\d+.{0,80}|quote( from)?:?( .{1,60} on .{1,40})?|logged|(quote|reply|edit)( \| (quote|reply|edit))+",
     r"(posts|joined|member since|karma|reputation|location|messages|reaction score|points):\s*[\w ,.]{1,30}",
     r"(photo|picture|illustration)s?( credit)?:.{0,100}|image credits?:.{0,100}|(photograph|photo|image)s? (by|courtesy of|via) [^.!?]{1,60}",
-    r"(\d[\d,.]*k? )?(likes?|views?|shares?|votes?|replies|reactions|points|upvotes?|downvotes?)( \(\d[\d,]*\))?",
+    r"(\d[\d,.]*k? )?(likes?|views?|shares?|votes?|replies|reactions|points|upvotes?|downvotes?|comments?)"
+    r"( \(\d[\d,]*\))?",
     r"listen( to this( article| story| post)?)?|responses?( \(\d+\))?|\d[\d,.]* (hrs|hours) (on record|played).{0,40}",
     r"like (this )?(review|post|comment)|follow( us| me)?( on [^.!?]{1,30})?|edited( by .{1,40})?",
     r"(©|\(c\)).{0,120}|copyright (©|\(c\)|\d{4}).{0,120}|all rights reserved\.?",

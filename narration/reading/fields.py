@@ -217,7 +217,8 @@ def _parse_part(part: str) -> list[tuple[str, str]] | None:
     if whole:
         return whole
     if re.fullmatch(r"(?:rated\s+)?(?:G|PG|PG-13|R|NC-17|NR|Not Rated|Unrated|TV-(?:Y7|Y|G|PG|14|MA))", part, re.IGNORECASE):
-        return [("weak", ""), ("certificate", re.sub(r"(?i)^rated\s+", "", part).upper())]
+        certificate = re.sub(r"(?i)^rated\s+", "", part).upper()
+        return ([("weak", "")] if certificate == part.upper() else []) + [("certificate", certificate)]
     if parse_genre_list(f"{part} | {part}"):
         return [("weak", ""), ("genre", part)]  # one genre word, beside other facts
     runtime = parse_runtime(part)

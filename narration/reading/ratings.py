@@ -21,7 +21,7 @@ _WORD = "|".join(NUMBER_WORDS)
 _NUMBER = rf"(?:\d{{1,3}}(?:[.,]\d{{1,2}})?\s*½?|½|(?:{_WORD})(?:\s+and\s+a\s+half)?)"
 _LABEL = re.compile(
     r"^(?:(?:my|our|the|overall|final|user|critic'?s?|editor'?s?|reviewer'?s?|average|total)\s+)*"
-    r"(?P<label>rating|score|grade|verdict|stars|mark|rated)\b\s*[:\-–—=]?\s*",
+    r"(?P<label>rating|score|grade|verdict|stars|mark|rated|overall)\b\s*[:\-–—=]?\s*",
     re.IGNORECASE)
 _GLYPHS = re.compile(r"(?P<full>[★⭐✪✭✮✯]+)\s*(?P<half>½|1/2|⯪)?\s*(?P<empty>[☆✩✰]*)")
 _ASTERISKS = re.compile(r"(?P<full>\*{1,5})\s*(?P<half>½|1/2)?(?:\s*(?:out\s+of|/)\s*(?P<scale>\*{2,5}|\d{1,2}))?")
