@@ -79,6 +79,7 @@ LINK_WORDS = {
     "votes", "helpful", "subscribe", "facebook", "twitter", "x", "pinterest", "reddit", "linkedin", "tumblr",
     "whatsapp", "mastodon", "bluesky", "threads", "instagram", "youtube", "tiktok", "rss", "copy", "edit",
     "bookmark", "favorite", "favourite", "upvote", "downvote", "award", "more", "menu", "home", "search",
+    "this", "on", "via", "us", "post",
 }
 _PARTS = re.compile(r"\s*(?:[|·•/]|\s{2,}|\t)\s*")
 _COUNT = re.compile(r"[(\[]?\d[\d,.]*k?[)\]]?")
