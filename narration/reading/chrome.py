@@ -46,6 +46,8 @@ ANYWHERE_PATTERNS = (
     r"like (this )?(review|post|comment)|follow( us| me)?( on [^.!?]{1,30})?|edited( by .{1,40})?",
     r"(©|\(c\)).{0,120}|copyright (©|\(c\)|\d{4}).{0,120}|all rights reserved\.?",
     r"discuss [^.!?]{1,60} below:?",
+    r"(related|see also|read more|more from [^:]{1,30}|you (may|might) also like)( posts| reviews| articles| stories)?"
+    r"\s*:.{0,160}",
     r"(https?://|www\.)\S+",  # a bare address; reading a URL aloud helps no one
     r"home\s*[›>»/|].*",  # breadcrumbs: "Home › Reviews › Her"
     r"print( this)?( page| article)?|email( this)?( page| article)?|permalink",
