@@ -31,6 +31,7 @@ from narration.reading.chrome import drop_trailing_chrome
 from narration.reading.paragraphs import Unit, as_sentence, collapse_spaces
 from narration.reading.ratings import parse_rating
 from narration.reading.review import sentence_case_heading, tidy_units
+from narration.reading.titleblock import split_title
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +62,16 @@ def read_html(html: str | bytes, *, url: str | None = None, title: str = "", aut
         ("published", extracted.date or ""), ("site", collapse_spaces(extracted.sitename or "")),
         ("url", url or extracted.url or ""),
     ) if value]
+    page_title, year = split_title(dict(fields).get("title", ""))  # "Her (2013) – a film review" → Her, 2013
+    if page_title:
+        fields = [("title", page_title) if name == "title" else (name, value) for name, value in fields]
+    if year:
+        fields.append(("year", year))
     rating = _json_ld_rating(html)
     if rating:
         fields.insert(0, ("rating", rating))
-    page_title = dict(fields).get("title", "")
-    units = tidy_units(body_units(extracted.body), fields, titles=(page_title, title))
+    full_title = collapse_spaces(extracted.title or "")
+    units = tidy_units(body_units(extracted.body), fields, titles=(full_title, page_title, title))
     chapters = assemble_chapters([sentence_case_heading(unit) for unit in drop_trailing_chrome(units)])
     logger.debug("read %d chapters from an HTML page", len(chapters))
     return build_document(chapters, fields, title=title, author=author, source="html")
