@@ -86,7 +86,7 @@ def _headline_sentence(headline: str, author: str, title: str) -> str:
 
 def _rating_sentence(rating: str) -> str:
     """ "Rated three out of four stars." / "Graded B plus." / "Verdict: good." — said once, here."""
-    parsed = parse_rating(rating, labelled=True) if rating else None
+    parsed = (parse_rating(rating, labelled=True) or parse_rating(f"Verdict: {rating}")) if rating else None
     if parsed is None:
         return ""
     if parsed.grade:

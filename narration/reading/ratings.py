@@ -170,7 +170,7 @@ def _say_number(value: float) -> str:
 
 def say_rating(written: str) -> str:
     """The spoken form of a rating kept in its written form ("3.5/4 stars" → "three and a half out of four stars")."""
-    rating = parse_rating(written, labelled=True)
+    rating = parse_rating(written, labelled=True) or parse_rating(f"Verdict: {written}")
     return rating.spoken() if rating else written
 
 

@@ -13,7 +13,7 @@ HEAD_WINDOW = 20
 TITLE_MAX_WORDS = 15
 TITLE_MAX_CHARS = 120
 TAGLINE_MAX_CHARS = 400
-_PERSON = re.compile(r"[A-Z][a-z'’-]+(?: [A-Z][a-z'’.-]*){1,2}")
+_PERSON = re.compile(r"(?!(?:The|A|An|My|Our) )[A-Z][a-z'’-]+(?: [A-Z][a-z'’.-]*){1,2}")
 """A bare name ("Dana Whitfield") on its own line just above a date or reading time."""
 _TITLE_YEAR = re.compile(r"^(?P<title>.+?)\s*[(\[](?P<year>1[89]\d\d|20\d\d)[)\]]$")
 _REVIEW_PREFIX = re.compile(r"^(?:(?:(?:film|movie|book|album|game|tv|series)\s+)?review\s*[:\-–—|]|re:)\s*",
@@ -49,22 +49,22 @@ def read_title_block(lines: list[str]) -> TitleBlock:
     if not entries:
         return TitleBlock(body=lines)
     block = TitleBlock()
-    position = 0
-    first = entries[0]
-    followed_by_fields = len(entries) > 1 and parse_meta_line(entries[1].text) is not None
+    position = _leading_ratings(entries, block)
+    first = entries[position]
+    followed_by_fields = len(entries) > position + 1 and parse_meta_line(entries[position + 1].text) is not None
     if (
         parse_meta_line(first.text) is None
-        and (first.alone or followed_by_fields or _is_title_and_subtitle(entries))
+        and (first.alone or followed_by_fields or _is_title_and_subtitle(entries[position:]))
         and _is_title_like(first.text)
-        and len(entries) > 1
+        and len(entries) > position + 1
     ):
         block.title, year = split_title(first.text)
         if year:
             block.fields.append(("year", year))
-        position = 1
-        if _is_title_and_subtitle(entries):
-            block.headline = collapse_spaces(entries[1].text)
-            position = 2
+        if _is_title_and_subtitle(entries[position:]):
+            block.headline = collapse_spaces(entries[position + 1].text)
+            position += 1
+        position += 1
     end = _read_fields(entries, position, block)
     if end is None:
         # No labelled facts: only a title line (if any) is taken off the top.
@@ -75,6 +75,19 @@ def read_title_block(lines: list[str]) -> TitleBlock:
         end += 1
     block.body = lines[entries[end].index:] if end < len(entries) else []
     return block
+
+
+def _leading_ratings(entries: list[_Line], block: TitleBlock) -> int:
+    """Rating or verdict lines above the title ("8/10", "Verdict: Skip it"): into block.fields;
+    returns the index of the first entry after them."""
+    position = 0
+    while position < min(2, len(entries) - 1):
+        pairs = parse_meta_line(entries[position].text)
+        if not pairs or any(name != "rating" for name, _ in pairs):
+            break
+        block.fields.extend(pairs)
+        position += 1
+    return position
 
 
 def split_title(line: str) -> tuple[str, str]:
