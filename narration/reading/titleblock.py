@@ -113,6 +113,8 @@ def _read_fields(entries: list[_Line], position: int, block: TitleBlock) -> int 
             if len({line.paragraph for line in pending}) > 1:
                 break
             continue
+        if pending and pending[0].index == entries[0].index and ends_sentence(pending[0].text):
+            break  # the text opens with prose: no title block, the facts are read where they are
         if pending:
             _take_free_paragraph(pending, block)
             pending = []
