@@ -70,3 +70,20 @@ def test_corpus_text_reads_as_its_sidecar_says(path):
     # Chapter titles are never a rating, a date or a label's colon.
     for script in scripts:
         assert not re.search(r"\d+\s*/\s*\d+|★|\*\*|:$", script.title), script.title
+
+
+def test_narrator_narrate_reads_a_saved_html_page(tmp_path):
+    """`narrator narrate page.html`: a real CLI process and the male voice; only the article is heard."""
+    page = tmp_path / "salt-road.html"
+    page.write_bytes((CORPUS / "html-personal-blog.html").read_bytes())
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "narrate", page.name, "--voice", "male", "-o", "salt-road.mp3"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "NARRATOR_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode == 0, result.stderr
+    chapters = yaml.safe_load((tmp_path / "salt-road.chapters.json").read_text())["chapters"]
+    assert [chapter["title"] for chapter in chapters] == ["Introduction", "What I liked", "What I didn't like"]
+    transcript = (tmp_path / "salt-road.vtt").read_text()
+    assert "Salt Road" in transcript and "I wanted one more scene." in transcript
+    for furniture in ("Leave a Reply", "Recent Posts", "Share this", "Lovely review", "Skip to content"):
+        assert furniture not in transcript

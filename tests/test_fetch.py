@@ -100,6 +100,15 @@ class Handler(BaseHTTPRequestHandler):
         target = f"/hop/{left - 1}" if left > 1 else "/page"
         self.send(301, "text/plain", b"", [("Location", target)])
 
+    def route_review(self, path, query):
+        from pathlib import Path
+
+        body = (Path(__file__).parent / "corpus" / "html-game-review-site.html").read_bytes()
+        self.send(200, "text/html; charset=utf-8", body)
+
+    def route_latin(self, path, query):
+        self.send(200, "text/plain; charset=iso-8859-1", "Caf\u00e9 society\n\nA review. It was fine.\n".encode("latin-1"))
+
     def route_missing(self, path, query):
         self.send(404, "text/plain", b"gone")
 
@@ -349,3 +358,31 @@ def test_https_to_a_name_the_certificate_does_not_cover_is_unreachable(tls_serve
     pin_name(monkeypatch, "other.test")
     with pytest.raises(UrlUnreachableError, match="certificate is not valid for other.test"):
         get(f"https://other.test:{httpd.server_address[1]}/page", ssl_context=trust)
+
+
+# --- A link read end to end: fetched safely, then read by the reader for its type -----------------
+
+
+def test_a_linked_review_page_reads_into_its_article(server):
+    from narration.reading import read_url
+
+    url = url_of(server, "/review")
+    document = read_url(url, allowed_networks=LOOPBACK, max_bytes=1 << 20)
+    assert document.metadata.url == url and document.metadata.rating == "7/10"
+    assert [chapter.title for chapter in document.chapters][1:3] == ["A port that runs on patience", "Where it runs aground"]
+    text = " ".join(p for chapter in document.chapters for p in chapter.paragraphs)
+    assert "Advertisement" not in text and "Is it on console" not in text
+
+
+def test_a_linked_text_is_decoded_by_its_charset(server):
+    from narration.reading import read_url
+
+    document = read_url(url_of(server, "/latin"), allowed_networks=LOOPBACK, max_bytes=10_000)
+    assert document.metadata.title == "Caf\u00e9 society"
+
+
+def test_a_refused_link_reads_into_the_same_error(server):
+    from narration.reading import read_url
+
+    with pytest.raises(UrlForbiddenError):
+        read_url(url_of(server, "/review"), max_bytes=1 << 20)
