@@ -535,3 +535,11 @@ def test_the_cli_picks_the_reader_by_suffix_then_by_content(name, data, kind):
     from cli.narrate import _kind
 
     assert _kind("auto", Path(name).suffix.lower(), data) == kind
+
+
+def test_speaker_labels_of_a_dialogue_are_not_sections():
+    text = ("We hear them before we see them.\n\nTheodore: Are you there?\n\nSamantha: I'm here.\n\n"
+            "Theodore: Good. I missed you.\n\nSamantha: I know.\n\nVerdict: The best scene of the film, and the quietest.\n")
+    document = read_plain(text)
+    assert [chapter.title for chapter in document.chapters] == ["", "Verdict"]
+    assert "Theodore: Good. I missed you." in document.chapters[0].paragraphs

@@ -88,14 +88,28 @@ def tidy_units(units: list[Unit], fields: list[tuple[str, str]], *, titles: tupl
         drop, spoilers = take_facts([unit.text if not unit.list_item else "" for unit in units], fields)
         drop.update(index for index, unit in enumerate(units) if unit.list_item and is_chrome(unit.text))
     repeated = {title.casefold() for title in titles if title}
+    speakers = _repeated_labels(units)
     tidy: list[Unit] = [Unit(SPOILER_BANNER)] if spoilers else []
     for index, unit in enumerate(units):
         if index in drop or not unit.text.strip():
             continue
         if unit.text.strip().casefold() in repeated and len(tidy) < 3:
             continue
-        tidy.extend(split_label(unit))
+        tidy.extend(split_label(unit, not_labels=speakers))
     return tidy
+
+
+def _repeated_labels(units: list[Unit]) -> set[str]:
+    """Labels that open more than one paragraph ("Theodore: …", "Theodore: …"): a dialogue's
+    speakers or a Q&A's prompts, not the sections of a review, which each appear once."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for unit in units:
+        match = _LABEL.match(unit.text) if not unit.heading and ":" in unit.text[:LABEL_MAX_CHARS + 1] else None
+        if match:
+            label = match["label"].strip().casefold()
+            (repeated if label in seen else seen).add(label)
+    return repeated
 
 
 def _rating_card(texts: list[str], index: int, fields: list[tuple[str, str]]) -> set[int]:
@@ -130,12 +144,12 @@ def _card_with_verdict(text: str) -> list[tuple[str, str]] | None:
     return [("rating", rating.written()), ("verdict", match["verdict"].strip())]
 
 
-def split_label(unit: Unit) -> list[Unit]:
+def split_label(unit: Unit, *, not_labels: set[str] = frozenset()) -> list[Unit]:
     """ "WHAT I LIKED: The score…" → a heading "What I liked" and the paragraph "The score…"."""
-    if unit.heading or unit.list_item:
+    if unit.heading or unit.list_item or ":" not in unit.text[:LABEL_MAX_CHARS + 1]:
         return [unit]
     match = _LABEL.match(unit.text)
-    if not match or not is_section_label(match["label"]):
+    if not match or not is_section_label(match["label"]) or match["label"].strip().casefold() in not_labels:
         return [unit]
     heading = Unit(sentence_case(match["label"]), single_line=True, heading=True)
     rest = match["rest"].strip()
