@@ -64,6 +64,9 @@ TRAILING_PATTERNS = (
 )
 
 
+MAX_TAIL_LINES = 200
+
+
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
     """One case-blind, whole-line regex per table, so matching stays cheap and exact."""
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
@@ -156,11 +159,15 @@ def trailing_chrome_start(lines: list[str]) -> int:
     recommended"), while link-like lines after it ("Twitter", "Older posts") go.
     """
     start = len(lines)
-    for index in range(len(lines) - 1, -1, -1):
+    # A page's tail is a few dozen links at most; looking further back only costs time
+    # (200,000 one-word lines are all "link-like").
+    for index in range(len(lines) - 1, max(-1, len(lines) - 1 - MAX_TAIL_LINES), -1):
         if is_trailing_chrome(lines[index]):
             start = index
         elif not looks_like_link(lines[index]):
             break
+    if start == 0 and lines and not any(is_chrome(line) for line in lines[:MAX_TAIL_LINES]):
+        return len(lines)  # nothing but short lines: that is the text itself, not a page's tail
     return start
 
 

@@ -8,6 +8,7 @@ its text with scripts and styles dropped.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 
@@ -35,7 +36,7 @@ _FRONT_MATTER_KEYS = {"title": "title", "author": "author", "date": "published",
                       "subtitle": "headline", "summary": "tagline"}
 # Inline code that contains these is code, not a word in backticks.
 _CODE_LIKE = re.compile(r"[(){}\[\];=<>$\\|#@^~/]|::|->|\w\.\w|\w_\w|^[a-z]+[A-Z]\w*$|^--?\w")
-MARKUP_CHARACTERS = "[]!*_`<>&\\~|"
+MARKUP_CHARACTERS = "[]!*_`<>\\~|"
 MAX_MARKUP = 60_000
 """Most markup characters a Markdown text is parsed with. markdown-it-py costs ~30 µs for each
 (`"![` repeated over 1 MB took 33 s), while real Markdown, even a long book, has a few thousand.
@@ -85,7 +86,7 @@ def _markup_count(text: str) -> int:
 
 def _strip_markup(text: str) -> str:
     """Markdown source reduced to its words: heading marks, link targets and markup characters out."""
-    text = _LINK_TARGET.sub("", text)
+    text = html.unescape(_LINK_TARGET.sub("", text))
     text = _HEADING_MARK.sub("", text)
     return text.translate(_MARKUP_TO_SPACE)
 
@@ -156,11 +157,11 @@ def _block_items(tokens: list[Token]) -> list[tuple[str, int, str]]:
     return items
 
 
-def _html_block_items(html: str) -> list[tuple[str, int, str]]:
+def _html_block_items(fragment: str) -> list[tuple[str, int, str]]:
     """Raw HTML reduced to paragraphs and headings; images read as "Image: alt."."""
     return [
         ("image", 0, f"Image: {as_sentence(text)}") if kind == "image" else (kind, level, text)
-        for kind, level, text in html_items(html)
+        for kind, level, text in html_items(fragment)
     ]
 
 

@@ -30,7 +30,7 @@ def read_plain(text: str, *, title: str = "", author: str = "") -> Document:
     drop, spoilers = take_facts(lines, fields, facts=False)
     block = read_title_block([line for index, line in enumerate(lines) if index not in drop])
     fields += block.fields
-    drop, body_spoilers = take_facts(block.body, fields)
+    drop, body_spoilers = take_facts(block.body, fields, chrome=False)
     block.body = [line for index, line in enumerate(block.body) if index not in drop]
     spoilers = spoilers or body_spoilers
     fields += [("title", block.title), ("headline", block.headline), ("tagline", block.tagline)]

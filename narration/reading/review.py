@@ -43,10 +43,12 @@ _CARD_LABEL = re.compile(
     re.IGNORECASE)
 
 
-def take_facts(texts: list[str], fields: list[tuple[str, str]], *, facts: bool = True) -> tuple[set[int], bool]:
+def take_facts(texts: list[str], fields: list[tuple[str, str]], *, facts: bool = True,
+               chrome: bool = True) -> tuple[set[int], bool]:
     """Which texts (lines, or paragraphs) are furniture, facts or a spoiler banner, to be dropped.
 
-    Facts go into `fields` (with facts=False only furniture and banners are looked for). Returns the indexes to drop and whether a spoiler banner was seen
+    Facts go into `fields` (with facts=False only furniture and banners are looked for; with
+    chrome=False furniture is taken as already gone). Returns the indexes to drop and whether a spoiler banner was seen
     (the caller says it once, at the start). Blank texts are kept and skipped over.
     """
     drop: set[int] = set()
@@ -55,7 +57,7 @@ def take_facts(texts: list[str], fields: list[tuple[str, str]], *, facts: bool =
         text = raw.strip()
         if not text or index in drop:
             continue
-        if is_chrome(text):
+        if chrome and is_chrome(text):
             drop.add(index)
         elif len(text) > 200 or not _MAYBE_FACT.search(text):
             continue

@@ -45,7 +45,7 @@ class _Line:
 
 def read_title_block(lines: list[str]) -> TitleBlock:
     """Split the leading title block off a text's lines; the body is every line after it."""
-    entries = _nonblank_lines(lines)
+    entries = _nonblank_lines(_head(lines))
     if not entries:
         return TitleBlock(body=lines)
     block = TitleBlock()
@@ -68,12 +68,12 @@ def read_title_block(lines: list[str]) -> TitleBlock:
     end = _read_fields(entries, position, block)
     if end is None:
         # No labelled facts: only a title line (if any) is taken off the top.
-        block.body = lines[entries[position].index:] if position < len(entries) else []
+        block.body = lines[entries[position].index:] if position < len(entries) else lines[entries[-1].index + 1:]
         return block
     if end + 1 < len(entries) and not block.headline and _is_headline(entries[end], entries[end + 1]):
         block.headline = entries[end].text.strip()
         end += 1
-    block.body = lines[entries[end].index:] if end < len(entries) else []
+    block.body = lines[entries[end].index:] if end < len(entries) else lines[entries[-1].index + 1:]
     return block
 
 
@@ -159,6 +159,16 @@ def _is_title_like(text: str) -> bool:
     if len(text) > TITLE_MAX_CHARS or len(text.split()) > TITLE_MAX_WORDS:
         return False
     return not ends_sentence(text) or text.rstrip("\"'”’)").endswith(("?", "!"))
+
+
+def _head(lines: list[str]) -> list[str]:
+    """The first lines of a text, up to twice the title block's window of non-blank lines."""
+    seen = 0
+    for index, line in enumerate(lines):
+        seen += bool(line.strip())
+        if seen > 2 * HEAD_WINDOW:
+            return lines[:index]
+    return lines
 
 
 def _nonblank_lines(lines: list[str]) -> list[_Line]:
