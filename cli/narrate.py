@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from narration.lexicon import merge_lexicons, read_lexicon_files, service_lexico
 from narration.names import find_names
 from narration.pipeline import check_speed, narrate
 from narration.segment_cache import SegmentCache
-from narration.reading import decode_text, read_markdown, read_plain
+from narration.reading import read_source
 from narration.script import build_script
 from narration.settings import load_settings
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+_HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE | re.DOTALL)
 NAMES_SHOWN = 20
 
 
@@ -83,7 +86,7 @@ def _print_names(report) -> None:
 
 
 def _read(args):
-    """Decode the input and read it as plain text or Markdown."""
+    """Read the input as plain text, Markdown or an HTML page (by --format, else suffix, else content)."""
     if args.input == "-":
         data, name = sys.stdin.buffer.read(), "stdin"
     else:
@@ -94,11 +97,21 @@ def _read(args):
             raise InvalidTextError(
                 f"cannot read {args.input}: {error.strerror}; check the path and permissions."
             ) from None
-    text = decode_text(data)
-    markdown = args.format == "markdown" or (
-        args.format == "auto" and Path(name).suffix.lower() in MARKDOWN_SUFFIXES)
-    reader = read_markdown if markdown else read_plain
-    return reader(text, title=args.title, author=args.author)
+    kind = _kind(args.format, Path(name).suffix.lower(), data)
+    return read_source(kind, data, title=args.title, author=args.author)
+
+
+def _kind(format_option: str, suffix: str, data: bytes) -> str:
+    """The reader for the input: the --format given, else the file's suffix, else a look at its start."""
+    if format_option in ("markdown", "html"):
+        return format_option
+    if format_option == "plain":
+        return "text"
+    if suffix in MARKDOWN_SUFFIXES:
+        return "markdown"
+    if suffix in HTML_SUFFIXES or _HTML_START.match(data[:1024]):
+        return "html"
+    return "text"
 
 
 def _default_output(input_name: str) -> Path:

@@ -27,6 +27,17 @@ class Metadata:
     director: str = ""
     cast: tuple[str, ...] = ()
     language: str = "en"
+    rating: str = ""
+    """The reviewer's rating in a short written form: "3.5/4 stars", "8/10", "B+", "Good".
+    Said in the introduction (narration.reading.ratings.say_rating); for the feed and ID3 comment."""
+    runtime: str = ""
+    """Length of the work under review, e.g. "108 minutes"."""
+    certificate: str = ""
+    """Age rating of the work, e.g. "PG-13"."""
+    site: str = ""
+    """Name of the site the text comes from, e.g. "The Film Desk"."""
+    url: str = ""
+    """Address the text was fetched from, for the feed item's link."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,8 @@ def document_to_dict(document: Document) -> dict:
 
 def document_from_dict(data: dict) -> Document:
     """The inverse of `document_to_dict`."""
-    meta = dict(data["metadata"])
+    known = {name for name in Metadata.__dataclass_fields__}
+    meta = {name: value for name, value in data["metadata"].items() if name in known}
     meta["cast"] = tuple(meta.get("cast", ()))
     return Document(
         metadata=Metadata(**meta),

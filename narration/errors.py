@@ -51,3 +51,29 @@ class VoiceUnavailableError(NarrationError):
 
     code = "voice_unavailable"
     status = 503
+
+
+class UrlForbiddenError(NarrationError):
+    """A link we will not fetch: not http(s), or its name leads to a private or local address."""
+
+    code = "url_forbidden"
+
+
+class UrlUnreachableError(NarrationError):
+    """A link that could not be fetched: no answer in time, refused, an error status, a redirect loop."""
+
+    code = "url_unreachable"
+
+
+class UrlTooLargeError(NarrationError):
+    """A linked page larger than the largest text we read."""
+
+    code = "url_too_large"
+    status = 413
+
+
+class UrlNotTextError(NarrationError):
+    """A link to something that is not a page or a text (an image, a PDF, a video)."""
+
+    code = "url_not_text"
+    status = 415

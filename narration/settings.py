@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
+from narration.fetch import parse_networks
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -105,6 +107,9 @@ SETTINGS: tuple[Setting, ...] = (
             "0: no quota.", int),
     Setting("quota_active_jobs", "NARRATOR_QUOTA_ACTIVE_JOBS", "100",
             "Narrations one user may have queued or running at once; 0: no quota.", int),
+    Setting("fetch_allowed_networks", "NARRATOR_FETCH_ALLOWED_NETWORKS", "",
+            "Comma-separated networks (CIDRs, e.g. `192.168.1.0/24`) whose private addresses links "
+            "may be fetched from; by default only public addresses are fetched.", parse_networks),
     Setting("visibility_timeout", "NARRATOR_VISIBILITY_TIMEOUT", "7200",
             "Seconds before Redis redelivers an unacknowledged task; keep it above the task time "
             "limit.", int),

@@ -1,8 +1,9 @@
 """Turn a POST /api/v1/narrations request into a checked `NarrationRequest`, or a clear 4xx.
 
 Two request forms:
-- JSON `{title?, author?, text | markdown | chapters, voice, speed?, feed?}`;
-- a raw `text/plain` or `text/markdown` body with `title`, `author`, `voice`, `speed`, `feed` as
+- JSON `{title?, author?, text | markdown | chapters | html | url, voice, speed?, feed?,
+  lexicons?}` (a `url` is fetched by the plan task on a worker, never here);
+- a raw `text/plain`, `text/markdown` or `text/html` body with `title`, `author`, `voice`, `speed`, `feed` as
   query parameters.
 
 `feed` is a feed id, "default" (also what leaving it out means), or JSON null / "none" for no
@@ -33,6 +34,7 @@ from werkzeug.wrappers import Request
 
 from narration.errors import (EmptyTextError, NarrationError, NothingSpeakableError,
                               VoiceNotFoundError, VoiceUnavailableError)
+from narration.fetch import check_url
 from narration.normalize import is_speakable, normalize
 from narration.pipeline import check_speed
 from narration.reading import clean_text, decode_text
@@ -41,11 +43,11 @@ from service.errors import (InvalidRequestError, MalformedJSONError, MissingFiel
                             UnsupportedMediaTypeError)
 from voices import Catalogue, Voice
 
-SOURCES = ("text", "markdown", "chapters")
+SOURCES = ("text", "markdown", "chapters", "html", "url")
 JSON_FIELDS = {"title", "author", "voice", "speed", "feed", "lexicons", *SOURCES}
 QUERY_FIELDS = {"title", "author", "voice", "speed", "feed"}
 NO_FEED = ("none",)
-RAW_SOURCES = {"text/plain": "text", "text/markdown": "markdown"}
+RAW_SOURCES = {"text/plain": "text", "text/markdown": "markdown", "text/html": "html"}
 UTF8_CHARSETS = {"utf-8", "utf8", "us-ascii"}
 MAX_LABEL = 300
 """Longest title or author accepted, in characters."""
@@ -81,7 +83,7 @@ def parse_narration_request(request: Request, catalogue: Catalogue) -> Narration
     if request.mimetype in RAW_SOURCES:
         fields = raw_fields(request, RAW_SOURCES[request.mimetype])
     else:
-        fields = json_object(request, JSON_FIELDS, raw_types=", text/plain or text/markdown")
+        fields = json_object(request, JSON_FIELDS, raw_types=", text/plain, text/markdown or text/html")
     return build_request(fields, catalogue)
 
 
@@ -159,6 +161,9 @@ def checked_input(source: str, value: object) -> tuple[object, int]:
 
     Linear in the text: one pass of cleaning and one search for a letter or digit.
     """
+    if source == "url":  # fetched by the plan task; here only its shape is checked, no lookup
+        check_url(value)
+        return value.strip(), 0
     if source == "chapters":
         chapters = checked_chapters(value)
         check_words(" ".join(chapter["text"] for chapter in chapters), source)
@@ -273,15 +278,15 @@ def idempotency_key(request: Request) -> str | None:
 
 
 def _source(fields: dict) -> str:
-    """Which one of text, markdown or chapters carries the text."""
+    """Which one of text, markdown, chapters, html or url carries the text."""
     given = [name for name in SOURCES if fields.get(name) is not None]
     if not given:
-        raise MissingFieldError("Give the text to narrate in one of text, markdown or chapters.",
-                                field="text")
+        raise MissingFieldError("Give the text to narrate in one of text, markdown, chapters, "
+                                "html or url.", field="text")
     if len(given) > 1:
         raise InvalidRequestError(
-            f"Send only one of text, markdown or chapters, not {' and '.join(given)}.",
-            field=given[1])
+            f"Send only one of text, markdown, chapters, html or url, not "
+            f"{' and '.join(given)}.", field=given[1])
     return given[0]
 
 

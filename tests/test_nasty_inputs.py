@@ -231,3 +231,47 @@ def test_bad_chapter_indexes_of_a_real_job_are_not_found(client, index):
     job = submit(client, {"voice": "female", "text": "A film."})
     response = client.get(f"{NARRATIONS}/{job['id']}/chapters/{index}/audio.mp3")
     assert response.status_code == 404
+
+
+# --- Reading hostile bodies in linear time (the plan task's part, called directly) ---------------
+
+MEGABYTE = 1 << 20
+READ_SECONDS = 15.0
+"""Generous for a busy two-core machine; each of these reads in 0.1–2 s here (7 s for 200,000
+lines). Before: `"![` over 1 MB took 33 s in markdown-it, and html.parser was quadratic."""
+HOSTILE_BODIES = [
+    ("text", "a! repeated", lambda: "a! " * (MEGABYTE // 3)),
+    ("markdown", '"![ repeated', lambda: '"![' * (MEGABYTE // 3)),
+    ("markdown", "open tags in raw HTML", lambda: "<div>" + "<a " * (MEGABYTE // 3)),
+    ("markdown", "unclosed end tags in raw HTML", lambda: "<div>\n" + "</" * (MEGABYTE // 2)),
+    ("markdown", "unclosed declarations in raw HTML", lambda: "<p>x</p>\n<div>" + "<!" * (MEGABYTE // 2)),
+    ("markdown", "unclosed attribute quotes", lambda: "<div " + 'a="' * (MEGABYTE // 3)),
+    ("markdown", "50,000 nested divs and text", lambda: "<div>" * 50_000 + "Deep. " * 100_000),
+    ("html", "open tags", lambda: "<html><body><p>" + "<a " * (MEGABYTE // 3)),
+    ("html", "unclosed end tags", lambda: "<html><body><p>" + "</" * (MEGABYTE // 2)),
+    ("html", "unclosed declarations", lambda: "<html><body><p>" + "<!" * (MEGABYTE // 2)),
+    ("html", "200,000 nested divs", lambda: "<html><body>" + "<div>" * 200_000 + "<p>Deep text here.</p>"),
+    ("html", "a! in one paragraph", lambda: "<html><body><p>" + "a! " * (MEGABYTE // 3) + "</p></body></html>"),
+    ("html", "entity soup", lambda: "<html><body><p>" + "&amp;&#x41;&bogus;" * 60_000 + "</p></body></html>"),
+    ("text", "200,000 one-word lines", lambda: "Word\n" * (MEGABYTE // 5)),
+]
+
+
+@pytest.mark.parametrize("kind, make_body", [(kind, make) for kind, _, make in HOSTILE_BODIES],
+                         ids=[f"{kind}: {name}" for kind, name, _ in HOSTILE_BODIES])
+def test_a_hostile_megabyte_reads_or_fails_readably_in_linear_time(kind, make_body):
+    from narration.errors import NarrationError
+    from narration.reading import read_source
+
+    body = make_body()
+    started = time.perf_counter()
+    try:
+        document = read_source(kind, body)
+    except NarrationError as error:
+        assert error.code in ("empty_text", "nothing_speakable", "invalid_text"), error.code
+        document = None
+    seconds = time.perf_counter() - started
+    assert seconds < READ_SECONDS, f"reading took {seconds:.1f} s"
+    if document is not None:  # nothing grew: what is kept is never bigger than what was sent
+        kept = sum(len(paragraph) for chapter in document.chapters for paragraph in chapter.paragraphs)
+        assert kept <= len(body)

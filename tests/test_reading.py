@@ -268,8 +268,9 @@ MARKDOWN_CASES = [
                  [""], ["Some emphasis, strong and struck words."], ["*", "~"], id="emphasis"),
     pytest.param("Read [the review](https://example.com/r) now.\n",
                  [""], ["Read the review now."], ["https", "]("], id="links"),
-    pytest.param("Reasons:\n\n- it is short\n- it is funny!\n\n1. first\n2. second\n",
-                 [""], ["Reasons:", "it is short.", "it is funny!", "1. first.", "2. second."], ["- "], id="lists"),
+    pytest.param("Opening.\n\nReasons:\n\n- it is short\n- it is funny!\n\n1. first\n2. second\n",
+                 ["", "Reasons"], ["Opening.", "it is short.", "it is funny!", "1. first.", "2. second."], ["- "],
+                 id="lists-after-a-label"),
     pytest.param("> A quoted line\n> that wraps.\n\nAfter.\n",
                  [""], ["A quoted line that wraps.", "After."], [">"], id="quotes"),
     pytest.param("Before.\n\n```python\nprint('x')\n```\n\n    indented = code()\n\nUse `foo_bar()` or `make`.\n",
@@ -395,3 +396,150 @@ def test_text_of_only_chrome_is_an_error_that_says_what_to_do():
 )
 def test_introduce(metadata, expected):
     assert introduce(metadata) == expected
+
+
+# --- Reviews as pasted from sites: ratings, work facts, labels, furniture -------------------------
+
+RATING_FORMS = [
+    ("★★★★½", "4.5/5 stars", "four and a half out of five stars"),
+    ("★★★☆☆", "3/5 stars", "three out of five stars"),
+    ("*** out of ****", "3/4 stars", "three out of four stars"),
+    ("***1/2", "3.5/4 stars", "three and a half out of four stars"),
+    ("3/4", "3/4", "three out of four"),
+    ("8 / 10", "8/10", "eight out of ten"),
+    ("4.5/5", "4.5/5", "four and a half out of five"),
+    ("Rating: 4.5/5", "4.5/5", "four and a half out of five"),
+    ("Grade: B+", "B+", "B plus"),
+    ("Final grade: A-", "A-", "A minus"),
+    ("9 out of 10", "9/10", "nine out of ten"),
+    ("Three out of four stars", "3/4 stars", "three out of four stars"),
+    ("Four stars", "4 stars", "four stars"),
+    ("Our Score: 8.5/10", "8.5/10", "eight and a half out of ten"),
+    ("87/100", "87/100", "eighty-seven out of one hundred"),
+    ("Verdict: Good", "Good", "good"),
+]
+
+
+@pytest.mark.parametrize("line, written, spoken", RATING_FORMS)
+def test_a_rating_line_in_any_common_form_is_metadata_said_once_in_words(line, written, spoken):
+    document = read_plain(f"A Film\n\n{line}\n\nIt was a film. I watched it.\n")
+    assert document.metadata.rating == written
+    assert spoken.casefold() in document.introduction.casefold()
+    assert [chapter.title for chapter in document.chapters] == [""]
+    assert all_paragraphs(document) == ["It was a film. I watched it."]
+
+
+@pytest.mark.parametrize("line", ["10/02/2015", "3/7", "B+", "The Good", "Score: The music is great.", "***"])
+def test_lines_that_only_look_like_ratings_are_not_ratings(line):
+    from narration.reading.ratings import parse_rating
+
+    assert parse_rating(line) is None
+
+
+def test_a_rating_is_never_the_title():
+    document = read_plain("*** out of ****\nHarbour Lights\n2015 R 108 Minutes\n\nA ghost story. It is good.\n")
+    assert document.metadata.title == "Harbour Lights"
+    assert (document.metadata.year, document.metadata.certificate, document.metadata.runtime) == (
+        "2015", "R", "108 minutes")
+    assert "out of." not in document.introduction
+
+
+@pytest.mark.parametrize("line, fields", [
+    ("2015 R 108 Minutes", {"year": "2015", "certificate": "R", "runtime": "108 minutes"}),
+    ("PG-13 | 2h 3m | Drama, Romance", {"certificate": "PG-13", "runtime": "123 minutes", "genre": "Drama, Romance"}),
+    ("Drama | Science Fiction", {"genre": "Drama, Science Fiction"}),
+    ("Posted by Kim on 10/02/2015", {"author": "Kim", "published": "2015-10-02"}),
+    ("By Dana Whitfield · March 14, 2025 · 6 min read", {"author": "Dana Whitfield", "published": "2025-03-14"}),
+    ("Posted on October 2, 2015 by Kim Lee", {"author": "Kim Lee", "published": "2015-10-02"}),
+    ("Reviewed in the United States on March 3, 2024", {"published": "2024-03-03"}),
+])
+def test_fact_lines_anywhere_become_metadata_and_are_not_read(line, fields):
+    document = read_plain(f"A paragraph of prose. It says things.\n\n{line}\n\nAnother paragraph. It ends.\n")
+    for name, value in fields.items():
+        assert getattr(document.metadata, name) == value, name
+    assert all_paragraphs(document) == ["A paragraph of prose. It says things.", "Another paragraph. It ends."]
+    assert "min read" not in document.introduction
+
+
+@pytest.mark.parametrize("label, title", [
+    ("WHAT I LIKED:", "What I liked"), ("WHAT I DIDN'T LIKE:", "What I didn't like"), ("The Good:", "The good"),
+    ("Cons:", "Cons"), ("OVERALL:", "Overall"), ("Verdict:", "Verdict"),
+])
+def test_a_label_opening_a_paragraph_starts_a_chapter_in_sentence_case(label, title):
+    document = read_plain(f"Opening paragraph. It is prose.\n\n{label} The rest of the paragraph. It goes on.\n")
+    assert [chapter.title for chapter in document.chapters] == ["", title]
+    assert document.chapters[1].paragraphs == ("The rest of the paragraph. It goes on.",)
+
+
+@pytest.mark.parametrize("text", ["Note: this was a press screening.", "Many questions remain: who, and why?",
+                                  "Update: I saw it again."])
+def test_remarks_and_sentences_with_colons_stay_in_their_chapter(text):
+    document = read_plain(f"Opening paragraph. It is prose.\n\n{text}\n")
+    assert [chapter.title for chapter in document.chapters] == [""]
+    assert document.chapters[0].paragraphs[-1] == text
+
+
+@pytest.mark.parametrize("furniture", [
+    "Permalink | Comments (3) | Share", "Was this review helpful? Yes / No", "12 of 14 people found this review helpful",
+    "Report this review", "Tags: drama, romance", "We use cookies to improve your experience. Accept all cookies.",
+    "Sign up for our newsletter", "Facebook Twitter Email", "♥ 12 💬 3", "Like · Comment · 14 likes",
+])
+def test_site_furniture_is_never_read_wherever_it_sits(furniture):
+    text = f"First paragraph. It is prose.\n\n{furniture}\n\nSecond paragraph. Also prose.\n"
+    for reader in (read_plain, read_markdown):
+        assert all_paragraphs(reader(text)) == ["First paragraph. It is prose.", "Second paragraph. Also prose."]
+
+
+def test_a_spoiler_banner_is_one_short_sentence_said_once():
+    text = "A Film\n\nSPOILERS AHEAD\n\nIt opens well. It ends badly.\n\n** Spoiler warning **\n\nThe twist is weak.\n"
+    paragraphs = all_paragraphs(read_plain(text))
+    assert paragraphs == ["This review contains spoilers.", "It opens well. It ends badly.", "The twist is weak."]
+
+
+def test_the_sample_still_has_no_rating_and_its_six_titled_chapters(her):
+    assert her.metadata.rating == ""
+    assert len([chapter for chapter in her.chapters if chapter.title]) == 6
+
+
+# --- One entry point for every kind of source --------------------------------------------------------
+
+
+def test_read_source_reads_every_kind_and_keeps_the_url():
+    from narration.reading import read_source
+
+    html = "<html><head><title>T</title></head><body><article><h1>T</h1><p>" + "A sentence here. " * 20 + "</p></article></body></html>"
+    for kind, payload in [("text", "Hello there. It is short.\n"), ("markdown", b"# T\n\nHello *there*.\n"),
+                          ("chapters", [{"title": "One", "text": "Hello."}]), ("html", html)]:
+        document = read_source(kind, payload, url="https://example.com/review")
+        assert document.chapters and document.metadata.url == "https://example.com/review"
+    with pytest.raises(ValueError):
+        read_source("pdf", b"%PDF")
+
+
+def test_a_fetched_page_is_decoded_by_the_charset_it_was_sent_with():
+    from narration.fetch import Fetched
+    from narration.reading import read_fetched
+
+    body = "Caf\u00e9 society. It was fine.\n".encode("latin-1")
+    document = read_fetched(Fetched("https://example.com/r.txt", "text/plain", "text", body, "iso-8859-1"))
+    assert all_paragraphs(document) == ["Caf\u00e9 society. It was fine."]
+    assert document.metadata.url == "https://example.com/r.txt"
+
+
+@pytest.mark.parametrize("name, data, kind", [
+    ("page.html", b"anything", "html"), ("page.HTM", b"anything", "html"), ("notes.md", b"<html>", "markdown"),
+    ("review.txt", b"  <!DOCTYPE html><html><body>x</body></html>", "html"),
+    ("stdin", b"<!-- saved --><html lang=en><p>x</p></html>", "html"), ("review.txt", b"Plain <b>text</b>.", "text"),
+])
+def test_the_cli_picks_the_reader_by_suffix_then_by_content(name, data, kind):
+    from cli.narrate import _kind
+
+    assert _kind("auto", Path(name).suffix.lower(), data) == kind
+
+
+def test_speaker_labels_of_a_dialogue_are_not_sections():
+    text = ("We hear them before we see them.\n\nTheodore: Are you there?\n\nSamantha: I'm here.\n\n"
+            "Theodore: Good. I missed you.\n\nSamantha: I know.\n\nVerdict: The best scene of the film, and the quietest.\n")
+    document = read_plain(text)
+    assert [chapter.title for chapter in document.chapters] == ["", "Verdict"]
+    assert "Theodore: Good. I missed you." in document.chapters[0].paragraphs

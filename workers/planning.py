@@ -11,10 +11,11 @@ import json
 import logging
 
 from narration.document import Document, document_to_dict, opening
-from narration.errors import InvalidTextError, NarrationError
+from narration.errors import NarrationError
 from narration.lexicon import apply_to_scripts
 from narration.pipeline import Part, part_from_dict, part_to_dict, plan_parts
-from narration.reading import read_chapters, read_markdown, read_plain
+from narration.reading import read_source, read_url
+from narration.settings import load_settings
 from narration.script import build_script
 from state import jobs
 from state.lexicons import resolve_lexicon
@@ -35,16 +36,16 @@ def plan_key(job_id: str, index: int) -> str:
 
 
 def read_request(request: dict) -> Document:
-    """The document in what was sent: {"source", "input", "title", "author"}."""
+    """The document in what was sent: {"source", "input", "title", "author"}. A link is fetched
+    here, on the worker (never in the web request), within the fetch rules of narration.fetch."""
     source, value = request["source"], request["input"]
     title, author = request.get("title", ""), request.get("author", "")
     try:
-        if source == "chapters":
-            return read_chapters(value, title=title, author=author)
-        reader = {"markdown": read_markdown, "text": read_plain}.get(source)
-        if reader is None:
-            raise InvalidTextError(f"A narration cannot be read from {source!r}.")
-        return reader(value, title=title, author=author)
+        if source == "url":
+            settings = load_settings()
+            return read_url(value, allowed_networks=settings.fetch_allowed_networks,
+                            max_bytes=settings.max_text_bytes, title=title, author=author)
+        return read_source(source, value, title=title, author=author)
     except NarrationError as error:
         error.field = error.field or source
         raise

@@ -9,7 +9,8 @@ from narration.reading.introduction import introduce
 from narration.reading.paragraphs import Unit
 
 # Facts with a slot in Metadata; everything else is kept in Document.extras["fields"].
-METADATA_FIELDS = {"title", "headline", "author", "published", "updated", "tagline", "genre", "year"}
+METADATA_FIELDS = {"title", "headline", "author", "published", "updated", "tagline", "genre", "year", "rating",
+                   "runtime", "certificate", "site", "url"}
 MAX_CHAPTERS = 500
 """Most chapters one narration may have. Each chapter is a worker task, a row, an ID3 chapter
 frame and a line in every progress response; 10,000 tiny chapters took seconds to accept and

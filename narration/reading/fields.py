@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date
+
+from narration.reading.facts import (is_reading_time, is_relative_date, parse_genre_list, parse_runtime,
+                                     parse_work_line)
+from narration.reading.ratings import parse_rating, split_rating
 
 # Label → field name. Fields that Metadata has no slot for end up in Document.extras["fields"].
 FIELD_LABELS = {
@@ -27,20 +31,40 @@ FIELD_LABELS = {
     "tagline": "tagline", "summary": "tagline", "plot": "tagline",
 }
 DATE_FIELDS = {"published", "updated", "released"}
-BYLINE = re.compile(r"(?:by|review by|reviewed by|words by|posted by)\s+(.+)", re.IGNORECASE)
-STARS = re.compile(r"[★☆✩✪⭐½\s]+|\d+(\.\d)?\s*/\s*(5|10|100)|\d+(\.\d)? out of (5|10)", re.IGNORECASE)
+BYLINE = re.compile(r"(?:by|review by|reviewed by|words by|posted by|written by|published by)\s+(.+)", re.IGNORECASE)
+# "Posted on March 3, 2021 by Kim", "Reviewed in the United States on March 3, 2024", "Watched 12 Mar 2024".
+DATED = re.compile(r"(?P<verb>posted|published|written|reviewed|watched|seen|read|updated|last updated|edited)"
+                   r"(?:\s+in\s+[^,]{1,40}?\s+on|\s+on|\s+in)?\s+(?P<date>.+?)(?:\s+by\s+(?P<name>.+))?", re.IGNORECASE)
+NAME = re.compile(r"(?:[A-Z][\w'’.-]*|de|van|von|der|la|le|du|da|di)(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|der|la|le|du|da|di)){0,4}"
+                  r"|@?[a-z0-9_.-]{3,30}")
 
 _LABEL = re.compile(
     r"(?P<label>" + "|".join(re.escape(k) for k in sorted(FIELD_LABELS, key=len, reverse=True))
     + r")(?P<colon>\s*:\s*|\s+)(?P<value>\S.*)",
     re.IGNORECASE,
 )
-_PART_SEPARATORS = re.compile(r"\s*[|•·]\s*")
+_PART_SEPARATORS = re.compile(r"\s*[|•·‧]\s*")
 _NAME_SEPARATORS = re.compile(r"\s*(?:,|;|/|&|\band\b)\s*")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 # Strict formats only: a forgiving parser would read "Drama 3" as a date.
-_DATE_FORMATS = ("%b %d %Y", "%B %d %Y", "%d %b %Y", "%d %B %Y", "%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y")
+# Strict shapes only: a forgiving parser would read "Drama 3" as a date. Numeric day/month dates
+# are read month first ("10/02/2015" is October 2), as US sites write them, unless the first
+# number cannot be a month. Regexes rather than strptime: strptime keeps only five compiled
+# formats, so trying a dozen on every line recompiled them all (0.8 ms a line).
+MONTHS = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
+     ("nov", "november"), ("dec", "december")), start=1) for name in names}
+_MONTH = "(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + ")"
+_DATE_SHAPES = [re.compile(shape, re.IGNORECASE) for shape in (
+    r"(?P<year>\d{4})[-/](?P<m>\d{1,2})[-/](?P<day>\d{1,2})",
+    r"(?P<day>\d{1,2})\.(?P<m>\d{1,2})\.(?P<year>\d{4})",
+    r"(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<year>\d{4}|\d{2})",
+    rf"{_MONTH} (?P<day>\d{{1,2}}) (?P<year>\d{{4}})",
+    rf"(?P<day>\d{{1,2}}) {_MONTH} (?P<year>\d{{4}})",
+    rf"{_MONTH} (?P<year>\d{{4}})",
+)]
 _WEEKDAY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
 _TIME = re.compile(r"(,?\s+(at\s+)?\d{1,2}[:.]\d{2}(\s*[ap]\.?m\.?)?(\s+[A-Z]{2,4})?)$", re.IGNORECASE)
 
@@ -51,14 +75,31 @@ def parse_date(text: str) -> str | None:
     if re.fullmatch(r"1[89]\d\d|20\d\d", text):
         return text
     text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text)
-    text = re.sub(r"\bsept\b", "sep", text, flags=re.IGNORECASE)
     text = re.sub(r"[,.]?\s+|\.(?=\s)", " ", text).strip()
-    for date_format in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, date_format).date().isoformat()
-        except ValueError:
-            continue
+    if len(text) > 40 or not any(c.isdigit() for c in text):
+        return None
+    for shape in _DATE_SHAPES:
+        match = shape.fullmatch(text)
+        if match:
+            return _iso_date(match)
     return None
+
+
+def _iso_date(match: re.Match) -> str | None:
+    """YYYY-MM-DD for a matched date shape, or None when it names no real day."""
+    parts = match.groupdict()
+    year = int(parts["year"]) + (2000 if len(parts["year"]) == 2 else 0)
+    if parts.get("a"):
+        month, day = int(parts["a"]), int(parts["b"])
+        if month > 12:
+            month, day = day, month
+    else:
+        month = MONTHS[parts["month"].lower()] if parts.get("month") else int(parts["m"])
+        day = int(parts["day"]) if parts.get("day") else 0
+    try:
+        return date(year, month, day or 1).isoformat()[:7 if not day else 10]
+    except ValueError:
+        return None
 
 
 def split_names(value: str) -> list[str]:
@@ -80,6 +121,13 @@ def _parse_field(part: str) -> tuple[str, str] | None:
     looks_like_prose = len(value.split()) > 10 or not (value[0].isupper() or value[0].isdigit()) or value.endswith(".")
     if ":" not in match["colon"] and looks_like_prose:
         return None
+    if field == "rating":
+        rating = parse_rating(part, labelled=True) or parse_rating(value, labelled=True)
+        return ("rating", rating.written()) if rating else None
+    if field == "runtime":
+        value = parse_runtime(value) or value
+    if field == "certificate":
+        value = value.upper() if len(value) <= 6 else value
     if field in DATE_FIELDS:
         date = parse_date(value)
         if date is None and field != "released":
@@ -91,31 +139,94 @@ def _parse_field(part: str) -> tuple[str, str] | None:
 def parse_meta_line(line: str) -> list[tuple[str, str]] | None:
     """The (field, value) pairs a title-block line states, or None when it is not such a line.
 
-    Parts separated by | • · are read one by one ("Published: Aug 8, 2014 |Updated: Sep 11,
-    2023", "Reviewed by Anna Berg · March 3, 2021"); each must be a labelled field, a byline,
-    a bare date or a star rating.
+    A whole line may be a rating ("*** out of ****"), a run of work facts ("2015 R 108 Minutes")
+    or a genre list ("Drama | Science Fiction"). Otherwise parts separated by | • · are read one
+    by one ("Published: Aug 8, 2014 |Updated: Sep 11, 2023", "By Dana Whitfield · March 14, 2025
+    · 6 min read"); each must be a labelled field, a byline, a date, a rating, a length or a
+    reading time; a bare name counts as the author beside a date.
     """
     line = line.strip()
     if not line or len(line) > 200:
         return None
-    pairs = []
-    for part in _PART_SEPARATORS.split(line):
-        part_pairs = _parse_part(part) if part else None
+    whole = _parse_whole(line)
+    if whole:
+        return whole
+    rating, rest = split_rating(line)
+    if rating is not None:  # "Review by dana_k ★★★½"
+        pairs = parse_meta_line(rest)
+        return [("rating", rating.written())] + pairs if pairs else None
+    pairs: list[tuple[str, str]] = []
+    names: list[str] = []
+    strong, weak = False, 0
+    for part in (part.strip() for part in _PART_SEPARATORS.split(line)):
+        part_pairs = _parse_part(part) if part else []
+        if part_pairs is None and NAME.fullmatch(part) and len(part.split()) <= 4:
+            names.append(part)
+            continue
         if part_pairs is None:
             return None
+        strong = strong or bool(part_pairs and part_pairs[0][0] != "weak")
+        weak += bool(part_pairs and part_pairs[0][0] == "weak")
         pairs.extend(part_pairs)
-    return pairs or None
+    dated = any(name in ("published", "updated", "reading_time", "posted_ago") for name, _ in pairs)
+    if names and not (dated and len(names) == 1 and names[0][:1].isupper()):
+        return None
+    if not strong and weak < 2:
+        return None
+    author = [("author", names[0])] if names else []
+    return author + _merge_genres([pair for pair in pairs if pair[0] != "weak"])
+
+
+def _merge_genres(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One genre pair for a line that names several ("Genre: Action | Adventure")."""
+    genres = [value for name, value in pairs if name == "genre"]
+    if len(genres) < 2:
+        return pairs
+    first = next(index for index, (name, _) in enumerate(pairs) if name == "genre")
+    rest = [pair for pair in pairs if pair[0] != "genre"]
+    return rest[:first] + [("genre", ", ".join(genres))] + rest[first:]
+
+
+def _parse_whole(line: str) -> list[tuple[str, str]] | None:
+    """Pairs for a line that is one fact as a whole: a rating, work facts or a genre list."""
+    rating = parse_rating(line)
+    if rating:
+        return [("rating", rating.written())]
+    work = parse_work_line(line)
+    if work:
+        return work
+    genres = parse_genre_list(line)
+    return [("genre", genres)] if genres else None
 
 
 def _parse_part(part: str) -> list[tuple[str, str]] | None:
-    """Pairs for one part of a title-block line, or None."""
+    """Pairs for one part of a title-block line, or None. A bare year or certificate is "weak":
+    it counts only beside a stronger part."""
+    if re.fullmatch(r"\(?(1[89]\d\d|20\d\d)\)?", part):
+        return [("weak", ""), ("year", part.strip("()"))]
     if part.isdigit():
         return None  # a lone number is too weak a sign of a title block
+    if is_reading_time(part):
+        return [("reading_time", part)]
+    if is_relative_date(part):
+        return [("posted_ago", part)]
     date = parse_date(part)
     if date:
         return [("published", date)]
-    if STARS.fullmatch(part):
-        return [("rating", part)]
+    whole = _parse_whole(part)
+    if whole:
+        return whole
+    if re.fullmatch(r"(?:rated\s+)?(?:G|PG|PG-13|R|NC-17|NR|Not Rated|Unrated|TV-(?:Y7|Y|G|PG|14|MA))", part, re.IGNORECASE):
+        certificate = re.sub(r"(?i)^rated\s+", "", part).upper()
+        return ([("weak", "")] if certificate == part.upper() else []) + [("certificate", certificate)]
+    if parse_genre_list(f"{part} | {part}"):
+        return [("weak", ""), ("genre", part)]  # one genre word, beside other facts
+    runtime = parse_runtime(part)
+    if runtime:
+        return [("runtime", runtime)]
+    dated = _parse_dated(part)
+    if dated:
+        return dated
     byline = _parse_byline(part)
     if byline:
         return byline
@@ -123,8 +234,27 @@ def _parse_part(part: str) -> list[tuple[str, str]] | None:
     return [pair] if pair else None
 
 
+def _parse_dated(part: str) -> list[tuple[str, str]] | None:
+    """ "Posted on 10/02/2015 by Kim", "Reviewed in the United States on March 3, 2024",
+    "kim_reviews 3 March 2024": a date with a verb or a name before it."""
+    match = DATED.fullmatch(part)
+    if match and parse_date(match["date"]):
+        field = "updated" if "updated" in match["verb"].lower() else "published"
+        name = _byline_pairs(match["name"], None) if match["name"] else []
+        return None if name is None else name + [(field, parse_date(match["date"]))]
+    words = part.split()
+    for cut in range(1, min(4, len(words))):
+        name, rest = " ".join(words[:cut]), " ".join(words[cut:])
+        if NAME.fullmatch(name) and not parse_date(name) and (date := parse_date(rest)) and len(rest.split()) >= 2:
+            return [("author", name.lstrip("@")), ("published", date)]
+    return None
+
+
 def _parse_byline(part: str) -> list[tuple[str, str]] | None:
-    """("author", name) and maybe ("published", date) for "By Jane Doe, March 3, 2021"."""
+    """("author", name) and maybe ("published", date) for "By Jane Doe, March 3, 2021" or "Kim's review"."""
+    owner = re.fullmatch(r"(?P<name>.{1,40}?)['’]s (?:review|rating|take|verdict)", part, re.IGNORECASE)
+    if owner:
+        return _byline_pairs(owner["name"], None)
     match = BYLINE.fullmatch(part)
     if not match:
         return None
@@ -139,6 +269,9 @@ def _parse_byline(part: str) -> list[tuple[str, str]] | None:
 def _byline_pairs(name: str, date: str | None) -> list[tuple[str, str]] | None:
     """Pairs for a byline whose name part looks like a name (short, capitalized, no digits)."""
     name = name.strip()
+    handle = re.fullmatch(r"@?[a-z][a-z0-9_.-]{2,29}", name)  # a user name: "dana_k", "@marlowe"
+    if handle:
+        return [("author", name.lstrip("@"))] + ([("published", date)] if date else [])
     if not name or len(name.split()) > 6 or not name[0].isupper() or re.search(r"[\d.!?:;]$|\d", name):
         return None
     return [("author", name)] + ([("published", date)] if date else [])

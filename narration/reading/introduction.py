@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from narration.document import Metadata
+from narration.reading.ratings import parse_rating
 
 # Genres that are nouns read well as "A drama."; others become "A horror story."
 GENRE_NOUNS = {
@@ -30,6 +31,7 @@ def introduce(metadata: Metadata, details: Mapping[str, str] | None = None) -> s
         _genre_sentence(metadata.genre),
         _as_sentence(metadata.tagline),
         _headline_sentence(metadata.headline, metadata.author, metadata.title),
+        _rating_sentence(metadata.rating),
     ]
     return " ".join(sentence for sentence in sentences if sentence)
 
@@ -80,6 +82,18 @@ def _headline_sentence(headline: str, author: str, title: str) -> str:
     if author:
         return f"Written by {author}."
     return _as_sentence(headline)
+
+
+def _rating_sentence(rating: str) -> str:
+    """ "Rated three out of four stars." / "Graded B plus." / "Verdict: good." — said once, here."""
+    parsed = (parse_rating(rating, labelled=True) or parse_rating(f"Verdict: {rating}")) if rating else None
+    if parsed is None:
+        return ""
+    if parsed.grade:
+        return f"Graded {parsed.spoken()}."
+    if parsed.value is None:
+        return f"Verdict: {parsed.spoken()}."
+    return f"Rated {parsed.spoken()}."
 
 
 def _as_sentence(text: str) -> str:

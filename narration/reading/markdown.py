@@ -8,6 +8,7 @@ its text with scripts and styles dropped.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 
@@ -22,6 +23,8 @@ from narration.reading.decoding import clean_text
 from narration.reading.fields import parse_meta_line
 from narration.reading.htmltext import html_items
 from narration.reading.paragraphs import Unit, as_sentence, collapse_spaces
+from narration.reading.plain import read_plain
+from narration.reading.review import sentence_case_heading, tidy_units
 from narration.reading.titleblock import split_title
 
 logger = logging.getLogger(__name__)
@@ -33,6 +36,15 @@ _FRONT_MATTER_KEYS = {"title": "title", "author": "author", "date": "published",
                       "subtitle": "headline", "summary": "tagline"}
 # Inline code that contains these is code, not a word in backticks.
 _CODE_LIKE = re.compile(r"[(){}\[\];=<>$\\|#@^~/]|::|->|\w\.\w|\w_\w|^[a-z]+[A-Z]\w*$|^--?\w")
+MARKUP_CHARACTERS = "[]!*_`<>\\~|"
+MAX_MARKUP = 60_000
+"""Most markup characters a Markdown text is parsed with. markdown-it-py costs ~30 µs for each
+(`"![` repeated over 1 MB took 33 s), while real Markdown, even a long book, has a few thousand.
+A text over this is read as plain text with its markup characters removed: linear, and still
+narrated."""
+_MARKUP_TO_SPACE = str.maketrans({mark: " " for mark in MARKUP_CHARACTERS})
+_LINK_TARGET = re.compile(r"\]\([^()\s]{0,2000}\)")
+_HEADING_MARK = re.compile(r"^ {0,3}#{1,6}[ \t]+", re.MULTILINE)
 _SCRIPT_TAG = re.compile(r"<\s*(/?)\s*(script|style)\b", re.IGNORECASE)
 _BREAK_TAG = re.compile(r"<\s*(br|hr|/p|p)\b", re.IGNORECASE)
 
@@ -42,6 +54,9 @@ def read_markdown(text: str, *, title: str = "", author: str = "") -> Document:
     text = clean_text(text)
     if not text.strip():
         raise EmptyTextError("The text is empty. Paste or upload the Markdown to narrate.")
+    if _markup_count(text) > MAX_MARKUP:
+        logger.warning("Markdown with more than %d markup characters read as plain text", MAX_MARKUP)
+        return read_plain(_strip_markup(text), title=title, author=author)
     text, fields = _front_matter(text)
     items = _block_items(_PARSER.parse(text))
     items, heading_title = _take_title_heading(items)
@@ -54,13 +69,26 @@ def read_markdown(text: str, *, title: str = "", author: str = "") -> Document:
     elif heading_title and heading_title.casefold() != known_title.casefold():
         fields.append(("headline", heading_title))
     units = [
-        Unit(text, heading=kind == "heading")
+        Unit(text, heading=kind == "heading", list_item=kind in ("row", "image"))
         for kind, _, text in items
         if kind == "heading" or not is_chrome(text)
     ]
-    chapters = assemble_chapters(drop_trailing_chrome(units))
+    units = tidy_units(units, fields, titles=(heading_title, known_title, title))
+    chapters = assemble_chapters([sentence_case_heading(unit) for unit in drop_trailing_chrome(units)])
     logger.debug("read %d chapters from Markdown", len(chapters))
     return build_document(chapters, fields, title=title, author=author, source="markdown")
+
+
+def _markup_count(text: str) -> int:
+    """How many characters of the text can open or close Markdown markup."""
+    return sum(text.count(mark) for mark in MARKUP_CHARACTERS)
+
+
+def _strip_markup(text: str) -> str:
+    """Markdown source reduced to its words: heading marks, link targets and markup characters out."""
+    text = html.unescape(_LINK_TARGET.sub("", text))
+    text = _HEADING_MARK.sub("", text)
+    return text.translate(_MARKUP_TO_SPACE)
 
 
 def _front_matter(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -118,7 +146,7 @@ def _block_items(tokens: list[Token]) -> list[tuple[str, int, str]]:
                 item_numbers[-1] = None
             if text:
                 items.append(("paragraph", 0, text))
-            items.extend(("paragraph", 0, f"Image: {as_sentence(alt)}") for alt in images)
+            items.extend(("image", 0, f"Image: {as_sentence(alt)}") for alt in images)
         elif kind in ("fence", "code_block") and items[-1:] != [("paragraph", 0, CODE_OMITTED)]:
             items.append(("paragraph", 0, CODE_OMITTED))  # one notice for a run of code blocks
         elif kind == "html_block":
@@ -129,11 +157,11 @@ def _block_items(tokens: list[Token]) -> list[tuple[str, int, str]]:
     return items
 
 
-def _html_block_items(html: str) -> list[tuple[str, int, str]]:
+def _html_block_items(fragment: str) -> list[tuple[str, int, str]]:
     """Raw HTML reduced to paragraphs and headings; images read as "Image: alt."."""
     return [
-        ("paragraph", 0, f"Image: {as_sentence(text)}") if kind == "image" else (kind, level, text)
-        for kind, level, text in html_items(html)
+        ("image", 0, f"Image: {as_sentence(text)}") if kind == "image" else (kind, level, text)
+        for kind, level, text in html_items(fragment)
     ]
 
 
@@ -149,7 +177,7 @@ def _read_table(tokens: list[Token], index: int, items: list[tuple[str, int, str
             if not header and tokens[index - 1].type == "th_close":
                 header = row
             elif any(row):
-                items.append(("paragraph", 0, _row_sentence(header, row)))
+                items.append(("row", 0, _row_sentence(header, row)))
             row = []
         index += 1
     return index

@@ -96,12 +96,16 @@ def block_units(block: list[str]) -> list[Unit]:
 
 
 def _list_start(block: list[str]) -> int | None:
-    """Where a list begins in a block: at its first line, or right after a line ending in a colon.
+    """Where a list begins in a block: at its first line, right after a line ending in a colon, or
+    right after a title line ("Set highlights" over its bullets).
 
     A wrapped line that happens to start with "2013. " is not a list, hence the two cases.
     """
     for index, line in enumerate(block):
-        if list_item_text(line) is not None and (index == 0 or block[index - 1].rstrip().endswith(":")):
+        if list_item_text(line) is None:
+            continue
+        after_title = index == 1 and is_heading_like(Unit(collapse_spaces(block[0]), single_line=True))
+        if index == 0 or block[index - 1].rstrip().endswith(":") or after_title:
             return index
     return None
 
