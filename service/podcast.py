@@ -188,7 +188,13 @@ def episode_info(entry: FeedEntry, token: str) -> EpisodeInfo:
         enclosure_length=job.mp3_size or 0, duration=job.duration or 0.0,
         episode_number=entry.number, image_url=cover_url(entry.feed, token),
         chapters_url=episode_url(token, job.id, "chapters.json"),
-        transcript_url=episode_url(token, job.id, "transcript.vtt"))
+        transcript_url=episode_url(token, job.id, "transcript.vtt"), link=source_link(job))
+
+
+def source_link(job) -> str | None:
+    """The page a narration was made from, when it was made from a link (its request, a few
+    hundred bytes, is loaded only for such jobs)."""
+    return job.request["input"] if job.source == "url" else None
 
 
 def chapter_infos(entries: list[FeedEntry], token: str) -> list[EpisodeInfo]:
