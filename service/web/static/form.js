@@ -10,23 +10,27 @@ const speedValue = document.getElementById("speed-value");
 const formError = document.getElementById("form-error");
 
 // API field names → the id of the form field that shows the error.
-const FIELD_FOR = { text: "text", markdown: "text", chapters: "text", title: "title", voice: "voice", speed: "speed", file: "file", feed: "feed" };
+const FIELD_FOR = { text: "text", markdown: "text", chapters: "text", html: "text", url: "url", title: "title", voice: "voice", speed: "speed", file: "file", feed: "feed" };
 // Errors that concern a field even when the API names none.
 const FIELD_FOR_CODE = { empty_text: "text", nothing_speakable: "text", invalid_text: "text", payload_too_large: "text",
   unknown_voice: "voice", voice_unavailable: "voice", invalid_speed: "speed" };
 const MARKDOWN_FILE = /\.(md|markdown)$/i;
+const HTML_FILE = /\.(html?|xhtml)$/i;
 const MARKDOWN_HINT = /^#{1,6}\s+\S/m; // an ATX heading: the one sign that matters for chapters
 
 let markdownChosen = false; // once a person ticks the box, stop guessing for them
+let htmlOpened = false; // the text box holds a web page opened from a file: sent as HTML
 
 /** The JSON body for POST /narrations, or null after showing why the form is not ready. */
 function readForm() {
   const text = textArea.value;
-  if (!text.trim()) {
-    showFieldError("text", "Paste some text or open a file first.");
+  const link = form.elements.url.value.trim();
+  if (!text.trim() && !link) {
+    showFieldError("text", "Paste some text, open a file or give a link first.");
     return null;
   }
-  const body = { [markdownBox.checked ? "markdown" : "text"]: text };
+  const kind = htmlOpened ? "html" : markdownBox.checked ? "markdown" : "text";
+  const body = link ? { url: link } : { [kind]: text };
   const title = form.elements.title.value.trim();
   if (title) body.title = title;
   body.voice = form.elements.voice.value;
@@ -70,7 +74,8 @@ function clearFieldErrorOf(control) {
   (id === "voice" ? document.getElementById("voice-field") : control).removeAttribute("aria-invalid");
 }
 
-/** Puts a chosen .txt/.md file's text into the text box; Markdown files are sent as Markdown. */
+/** Puts a chosen file's text into the text box; Markdown files are sent as Markdown, web pages
+ * (.html) as HTML, so the server keeps only the article. */
 async function loadFile() {
   const file = form.elements.file.files[0];
   if (!file) return;
@@ -78,9 +83,10 @@ async function loadFile() {
   try {
     textArea.value = await file.text();
   } catch {
-    showFieldError("file", "That file could not be read. Choose a plain .txt or .md file.");
+    showFieldError("file", "That file could not be read. Choose a .txt, .md or .html file.");
     return;
   }
+  htmlOpened = HTML_FILE.test(file.name);
   markdownBox.checked = MARKDOWN_FILE.test(file.name);
   markdownChosen = true;
 }
