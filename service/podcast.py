@@ -22,6 +22,7 @@ from service.api.outputs import MP3, VTT, serve_media
 from service.artwork import artwork_extension, ensure_artwork
 from service.errors import NotFoundError
 from state import feeds
+from state.views import chapter_views
 from state.media import narration_key
 from state.models import Feed, FeedEntry, utcnow
 
@@ -88,8 +89,7 @@ def episode_audio(token: str, job_id):
 def chapter_audio(token: str, job_id, index: int):
     """One chapter as its own episode's enclosure (feeds that publish chapters as episodes)."""
     entry = published_episode(token, str(job_id))
-    chapter = next((c for c in entry.job.chapters if c.index == index), None)
-    if chapter is None:
+    if index not in {chapter["index"] for chapter in chapter_views(entry.job, "")}:
         raise NotFoundError("This episode has no such chapter.")
     return serve_media(chapter_audio_key(entry.job.id, index), MP3,
                        download=(f"{entry.number:03d}-{index + 1:02d} {entry.job.title}", ".mp3"))
@@ -208,23 +208,24 @@ def chapter_infos(entries: list[FeedEntry], token: str) -> list[EpisodeInfo]:
         job = entry.job
         title = job.title or "Untitled narration"
         description = job.description or opening(document_from_dict(job.document))
-        for chapter in job.chapters:
-            info = narrator().media.stat(chapter_audio_key(job.id, chapter.index))
+        for chapter in chapter_views(job, ""):
+            index = chapter["index"]
+            info = narrator().media.stat(chapter_audio_key(job.id, index))
             if info is None:
                 log.warning("chapter %d of narration %s has no MP3; left out of feed %s",
-                            chapter.index, job.id, entry.feed_id)
+                            index, job.id, entry.feed_id)
                 continue
             published = entry.published_at.replace(microsecond=0)
             if previous is not None and published <= previous:
                 published = previous + timedelta(seconds=1)
             previous = published
             items.append(EpisodeInfo(
-                guid=f"{job.id}:chapter:{chapter.index + 1}",
-                title=f"{title}: {chapter.title}" if chapter.title else
-                f"{title} (part {chapter.index + 1})",
+                guid=f"{job.id}:chapter:{index + 1}",
+                title=f"{title}: {chapter['title']}" if chapter["title"] else
+                f"{title} (part {index + 1})",
                 description=description, published=published,
-                enclosure_url=episode_url(token, job.id, f"chapters/{chapter.index}.mp3"),
-                enclosure_length=info.size, duration=chapter.duration or 0.0,
-                episode_number=chapter.index + 1, image_url=cover_url(entry.feed, token),
+                enclosure_url=episode_url(token, job.id, f"chapters/{index}.mp3"),
+                enclosure_length=info.size, duration=chapter["duration"] or 0.0,
+                episode_number=index + 1, image_url=cover_url(entry.feed, token),
                 season=entry.number, season_name=title))
     return items

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager, object_session, selectinload
+from sqlalchemy.orm import Session, contains_eager, object_session
 
 from narration.errors import NarrationError
 from state.models import Feed, FeedEntry, Job, User, utcnow
@@ -242,5 +242,5 @@ def chapter_episodes(session: Session, feed: Feed) -> list[FeedEntry]:
     return list(session.scalars(
         select(FeedEntry).join(FeedEntry.job)
         .where(FeedEntry.feed_id == feed.id, FeedEntry.number.is_not(None), Job.status == "done")
-        .options(contains_eager(FeedEntry.job).selectinload(Job.chapters))
+        .options(contains_eager(FeedEntry.job).selectinload(Job.parts))
         .order_by(FeedEntry.number.desc())))
