@@ -42,6 +42,8 @@ from tests.servers import (
     tmpfs,
 )
 
+pytestmark = pytest.mark.fault
+
 PAGE = 4096
 """tmpfs charges whole pages per file (and nothing for folders)."""
 WAV_HEADER = 44

@@ -34,6 +34,8 @@ from state import users
 from state.models import Job
 from tests.conftest_service import REPO, stop_process_group, wait_until
 
+pytestmark = pytest.mark.slow
+
 CLIENTS = 50
 JOBS_PER_CLIENT = 4
 MEMORY_JOBS = int(os.environ.get("NARRATOR_LOAD_JOBS", "100"))

@@ -24,6 +24,7 @@ from defusedxml import ElementTree
 from tests.conftest_service import wait_until
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+pytestmark = pytest.mark.browser
 
 log = logging.getLogger(__name__)
 
