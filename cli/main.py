@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--workers", type=int, default=0,
                    help="worker processes (default: one per core)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show what Redis, the worker and the web process print (default: they "
+                        "write to narrator.log in the data folder)")
     p.set_defaults(run="cli.up:run")
 
     p = commands.add_parser("voices", help="list the voices and whether each is installed")
