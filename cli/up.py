@@ -84,11 +84,11 @@ def worker_command_line(processes: int) -> list[str]:
     """The Celery worker, without its banner (`--quiet`) or its warning block for root (said
     once, in one line, by `_print_banner`; with JSON-only content root is not a hole Celery
     must refuse, so C_FORCE_ROOT is not needed)."""
-    # By its message: a -W category from site-packages cannot be imported that early.
+    # Filtered by its message: -W cannot name a category from site-packages (it is parsed
+    # before site-packages is on the path).
     return [sys.executable, "-W", "ignore:You're running the worker with superuser privileges",
-            "-m", "celery",
-            "-A", "workers.celery_app", "--quiet", "worker", "--loglevel", "INFO",
-            "--concurrency", str(processes)]
+            "-m", "celery", "-A", "workers.celery_app", "--quiet", "worker",
+            "--loglevel", "INFO", "--concurrency", str(processes)]
 
 
 def _open_log(path: Path):
