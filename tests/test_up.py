@@ -139,6 +139,7 @@ def processes_of(up: Up, word: str) -> list[psutil.Process]:
             if word in " ".join(child.cmdline())]
 
 
+@pytest.mark.slow
 def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path):
     up = Up(tmp_path / "data")
     try:
