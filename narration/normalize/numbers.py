@@ -38,6 +38,12 @@ def _inflect_engine():
     return inflect.engine()
 
 
+def load_tables() -> None:
+    """Load the number tables now, where a process can afford it before its first request:
+    a server's first narration should not wait the ~2 s (more on a busy machine)."""
+    _inflect_engine()
+
+
 @functools.lru_cache(maxsize=4096)  # inflect is slow per call; texts repeat their numbers
 def _words(value: int) -> str:
     """inflect's American reading: no "and", no commas ("one thousand two hundred five")."""
