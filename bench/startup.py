@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -77,7 +78,9 @@ def main() -> None:
 
 
 def render_report(commands: dict[str, float], first_use: dict[str, float], runs: int) -> str:
-    lines = [f"Median of {runs} fresh processes each (`python bench/startup.py`).", "",
+    load = os.getloadavg()[0]
+    lines = [f"Median of {runs} fresh processes each (`python bench/startup.py`), at a load "
+             f"average of {load:.1f} on {os.cpu_count()} cores.", "",
              "| what | time | target |", "|---|---|---|"]
     for name, seconds in commands.items():
         target = TARGETS[name]
