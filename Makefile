@@ -15,7 +15,7 @@ PORT ?= 8000
 
 .PHONY: run narrate test test-quick bench setup
 run: $(VENV)/.installed
-	$(PY) -m cli up --port $(PORT)
+	@$(PY) -m cli up --port $(PORT)
 
 narrate: $(VENV)/.installed
 	$(PY) -m cli narrate $(SAMPLE) --voice $(VOICE) -o out/her.mp3
