@@ -151,9 +151,12 @@ def test_a_job_started_elsewhere_appears_and_the_cards_agree_at_every_moment(sig
     wait_until(lambda: page.locator("#recent li").count() or page.locator("#recent-empty").is_visible(),
                10, "the recent list to load")
     episodes_before = int(page.locator("#feed-episodes").get_attribute("data-episodes"))
+    # Sentences no other test speaks (the sentence cache would make it instant), and enough of
+    # them to be watched while it runs.
+    text = "\n\n".join(f"# Day {day}\n\nThe keeper counted {day * 7 + 3} ships before noon. "
+                         f"By evening the count stood at {day * 11 + 5}." for day in range(1, 9))
     job = http.post(api(page_url, "/narrations"), timeout=10,
-                    json={"title": "Sent elsewhere", "markdown": TWO_CHAPTERS * 3,
-                          "voice": "female"}).json()  # long enough to be watched while it runs
+                    json={"title": "Sent elsewhere", "markdown": text, "voice": "female"}).json()
 
     row = page.locator(f'#recent li[data-id="{job["id"]}"]')
     row.wait_for(timeout=15_000)  # the page polls the list; nothing was reloaded

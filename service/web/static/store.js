@@ -16,6 +16,7 @@ const newJobHooks = [];
 let timer = null;
 let polling = false;
 let listed = false; // the list has been fetched at least once since signing in
+let session = 0; // bumped on signing out, so a list still on its way is not stored after it
 
 /**
  * Stores a job's state as of `asOf` (when it was asked for, in ms) and redraws. A state asked
@@ -72,6 +73,7 @@ export function whenNewJobs(hook) {
 /** Asks the API for the newest jobs and stores them; false when the request failed. */
 export async function refreshJobs() {
   const asOf = Date.now();
+  const asked = session;
   let data;
   try {
     data = await requestJson(apiUrl(`/narrations?limit=${RECENT}`));
@@ -81,13 +83,15 @@ export async function refreshJobs() {
   const list = Array.isArray(data) ? data : data?.narrations ?? [];
   const fresh = list.filter((job) => !jobs.has(job.id));
   if (fresh.length) await Promise.all(newJobHooks.map((hook) => hook(fresh).catch(() => {})));
+  if (asked !== session) return false; // signed out meanwhile
   let changed = !listed;
   listed = true;
   for (const job of list) {
     const held = jobs.get(job.id);
     if (held && held.asOf > asOf) continue;
+    // An unchanged job is not redrawn: the cards only change when the job does.
+    if (!held || JSON.stringify(held.job) !== JSON.stringify(job)) changed = true;
     jobs.set(job.id, { job, asOf });
-    changed = true;
   }
   if (changed) notify();
   return true;
@@ -104,6 +108,7 @@ export function stopPolling({ forget = false } = {}) {
   polling = false;
   clearTimeout(timer);
   if (forget) {
+    session += 1;
     jobs.clear();
     listed = false;
     notify();
