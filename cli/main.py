@@ -1,15 +1,16 @@
-"""`narrator narrate` and `narrator voices`: argument parsing and one-line errors."""
+"""The `narrator` command: argument parsing and one-line errors.
+
+Each command's module is imported only when that command runs, so `narrator --help` does not pay
+for the audio and text libraries `narrate` needs (bench/startup.py measures it).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from pathlib import Path
-
-from narration.errors import NarrationError
-from narration.settings import SettingError
-from voices import CatalogueError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,8 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from narration.errors import NarrationError
+    from narration.settings import SettingError
+    from voices import CatalogueError
+
     try:
-        return args.run(args)
+        module, function = args.run.split(":")
+        return getattr(importlib.import_module(module), function)(args)
     except (NarrationError, SettingError, CatalogueError) as error:
         print(f"narrator: {error}", file=sys.stderr)
         return 1
@@ -28,8 +34,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from cli import narrate, up, users, voices
-
     parser = argparse.ArgumentParser(
         prog="narrator", description="Turn reviews and articles into chaptered MP3 narrations.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -52,36 +56,39 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="check the narration with a speech recognizer, retake sentences it "
                         "cannot hear right, and write NAME.check.json beside the MP3")
-    p.set_defaults(run=narrate.run)
+    p.set_defaults(run="cli.narrate:run")
 
     p = commands.add_parser("up", help="run the web service, a worker and Redis on this machine")
     p.add_argument("--port", type=int, default=8000, help="web port (default 8000)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--workers", type=int, default=0,
                    help="worker processes (default: one per core)")
-    p.set_defaults(run=up.run)
+    p.add_argument("--verbose", action="store_true",
+                   help="show what Redis, the worker and the web process print (default: they "
+                        "write to narrator.log in the data folder)")
+    p.set_defaults(run="cli.up:run")
 
     p = commands.add_parser("voices", help="list the voices and whether each is installed; "
                             "hear one; pull a Coqui model")
     p.add_argument("--play", metavar="ID", help="play a voice's short sample")
     p.add_argument("--sample", metavar="ID", help="write a voice's short sample to an MP3")
     p.add_argument("-o", "--output", type=Path, help="where --sample writes (default ID-sample.mp3)")
-    p.set_defaults(run=voices.run)
+    p.set_defaults(run="cli.voices:run")
     pull = p.add_subparsers(metavar="ACTION").add_parser(
         "pull", help="download a model from Coqui's model list and add its speakers as voices")
     pull.add_argument("model", help="a Coqui model name, e.g. tts_models/en/vctk/vits")
     pull.add_argument("--models-file", type=Path,
                       help="a model list in Coqui's .models.json format (default: Coqui's own)")
-    pull.set_defaults(run=voices.run_pull)
+    pull.set_defaults(run="cli.voices:run_pull")
 
     p = commands.add_parser("users", help="manage the users of a shared service and their keys")
     actions = p.add_subparsers(required=True, metavar="ACTION")
     for name, run, help_text in (
-            ("create", users.run_create, "create a user; prints their API key (shown once)"),
-            ("new-key", users.run_new_key, "print one more API key for a user"),
-            ("revoke", users.run_revoke, "revoke every API key of a user")):
+            ("create", "cli.users:run_create", "create a user; prints their API key (shown once)"),
+            ("new-key", "cli.users:run_new_key", "print one more API key for a user"),
+            ("revoke", "cli.users:run_revoke", "revoke every API key of a user")):
         action = actions.add_parser(name, help=help_text)
         action.add_argument("name", help="the user's name (letters, digits, . _ @ -)")
         action.set_defaults(run=run)
-    actions.add_parser("list", help="list the users").set_defaults(run=users.run_list)
+    actions.add_parser("list", help="list the users").set_defaults(run="cli.users:run_list")
     return parser

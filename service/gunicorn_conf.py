@@ -11,6 +11,8 @@ one sits at a fixed path per user, so two services on one machine would clash on
 
 The umask comes from NARRATOR_FILE_MODE, set here in the master before it forks, so the database,
 media and cache files the web process creates are its owner's only (0600) by default.
+Each web process loads the normalizer's number tables before it takes requests (they load
+lazily, so commands like `narrator --help` stay quick), so the first POST does not wait for them.
 """
 
 from narration.settings import apply_file_mode, load_settings
@@ -22,3 +24,10 @@ threads = 32
 keepalive = 30
 control_socket_disable = True
 logger_class = "service.logs.RedactingLogger"
+
+
+def post_worker_init(worker) -> None:
+    """Before this process answers its first request: the tables a POST's text needs."""
+    from narration.normalize import load_tables
+
+    load_tables()

@@ -1,1 +1,2 @@
-pytest_plugins = ["tests.conftest_service", "tests.servers", "tests.figures"]
+pytest_plugins = ["tests.conftest_service", "tests.servers", "tests.figures", "tests.timing",
+                  "tests.browser"]

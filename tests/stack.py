@@ -1,10 +1,13 @@
-"""A running narrator stack for fault tests: the web process (gunicorn, as the Procfile runs it)
-and a Celery worker, on one environment, each of which a test can stop, kill and restart; and
-clients that behave as the API asks (Idempotency-Key, retry on connection errors and 503).
+"""The one way tests start a narrator service in processes: the web process (gunicorn, as the
+Procfile and `narrator up` run it) and a Celery worker, on one environment, each of which a test
+can stop, kill and restart; and clients that behave as the API asks (Idempotency-Key, retry on
+connection errors and 503).
 
-    with Stack(env, folder) as stack:
+    with Stack(env, folder) as stack:            # web and worker (tests/test_faults*.py)
         answer, retries = submit(client(key), stack.url, body)
         stack.restart_web(kill=True)
+    with Stack(env, folder, worker=False) as stack:   # the web alone, beside the module's
+        ...                                            # celery_worker (tests/test_load.py)
 
 The test process's own Celery app is bound to the session's Redis, so a stack on another Redis is
 watched through its logs and its database, never through Celery's remote control.
@@ -29,6 +32,7 @@ import psutil
 import requests
 
 from cli.embedded import free_port
+from cli.up import web_command
 from tests.conftest_service import REPO, stop_process_group, wait_until
 
 START_TIMEOUT = 60.0
@@ -53,16 +57,19 @@ def stack_env(folder: Path, redis_url: str, **overrides: str) -> dict[str, str]:
 
 
 class Stack:
-    """One gunicorn web process and one prefork `celery worker` sharing `env`."""
+    """One gunicorn web process and (unless `worker=False`) one prefork `celery worker`
+    sharing `env`."""
 
     APP = "service:create_app()"
     """The app gunicorn serves (a test may serve the real app with a route of its own added)."""
 
-    def __init__(self, env: dict[str, str], folder: Path, *, concurrency: int = 2):
+    def __init__(self, env: dict[str, str], folder: Path, *, concurrency: int = 2,
+                 worker: bool = True):
         self.env = {**os.environ, **env}
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.concurrency = concurrency
+        self.with_worker = worker
         self.port = free_port()
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
@@ -85,7 +92,8 @@ class Stack:
 
     def start(self) -> Self:
         """Start the worker, then the web process; return once both answer."""
-        self.start_worker()
+        if self.with_worker:
+            self.start_worker()
         self.start_web()
         return self
 
@@ -126,10 +134,8 @@ class Stack:
 
     def start_web(self) -> None:
         """gunicorn on the stack's port with the Procfile's settings; ready when it answers."""
-        self.web = self._spawn(
-            [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
-             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "20", self.APP],
-            self.web_log)
+        self.web = self._spawn(web_command("127.0.0.1", self.port, app=self.APP)
+                               + ["--graceful-timeout", "20"], self.web_log)
 
         def answers() -> bool:
             assert self.web.poll() is None, f"gunicorn exited:\n{self.log_tail('web')}"

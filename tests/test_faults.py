@@ -28,6 +28,8 @@ from state.models import Job
 from tests.conftest_service import wait_until
 from tests.stack import Stack, SubmittingClients, client, stack_env, submit
 
+pytestmark = pytest.mark.fault
+
 KILL_TRIALS = 10
 KILL_DELAY = 0.3
 """Seconds into a chapter (after its task started speaking) that its process is killed; its

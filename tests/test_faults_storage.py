@@ -1,8 +1,9 @@
 """Issue 5 §1, storage faults: the media store fails mid-job (a full tmpfs, a stopped SeaweedFS),
 and the fault tests again with media in S3 (SeaweedFS) and jobs in PostgreSQL.
 
-Everything is real: Redis, a prefork Celery worker speaking with the Piper voice, the Flask app
-on a real port, a tmpfs, SeaweedFS and PostgreSQL. Each class builds its own stack (class-scoped
+Everything is real: Redis, a prefork Celery worker speaking with the Piper voice, the web process
+under gunicorn (both started by tests/stack.py, as for the other fault tests), a tmpfs,
+SeaweedFS and PostgreSQL. Each class builds its own stack (class-scoped
 fixtures), because the web app and the workers read their settings from os.environ.
 """
 
@@ -12,7 +13,6 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,12 +27,8 @@ from narration.encode import decode_mp3
 from state.db import Database
 from state.media import MediaStore, narration_key
 from state.models import Job
-from tests.conftest_service import (
-    WorkerProcess,
-    running_celery_worker,
-    service_environment,
-    wait_until,
-)
+from tests.conftest_service import service_environment, wait_until
+from tests.stack import Stack as Service
 from tests.servers import (
     SECRET_KEY,
     PostgresServer,
@@ -40,6 +36,8 @@ from tests.servers import (
     start_seaweed_or_skip,
     tmpfs,
 )
+
+pytestmark = pytest.mark.fault
 
 PAGE = 4096
 """tmpfs charges whole pages per file (and nothing for folders)."""
@@ -65,13 +63,13 @@ def narration(title: str, long_sentences: int = 6) -> dict:
 
 @dataclass
 class Stack:
-    """One running service: web app URL, a signed-in client, its database, store and worker."""
+    """One running service (web and worker processes), a signed-in client, its database and store."""
 
     url: str
     http: requests.Session
     database: Database
     media: MediaStore
-    worker: WorkerProcess
+    service: Service
     secrets: list[str]
     api_errors: list[int] = field(default_factory=list)
 
@@ -99,7 +97,7 @@ class Stack:
             view = self.view(job_id)
             return view if view and view["status"] in statuses else None
         return wait_until(reached, timeout, f"job {job_id} to be {'/'.join(statuses)}\n"
-                                            f"{self.worker.log_tail(30)}", interval=0.1)
+                                            f"{self.service.log_tail('worker', 30)}", interval=0.1)
 
     def retry(self, job_id: str) -> dict:
         """The one API call that re-runs a failed narration."""
@@ -130,37 +128,24 @@ class Stack:
 
 @contextmanager
 def running_stack(redis_url: str, folder: Path, **overrides: str):
-    """Environment, migrated database, a user, a worker and the web app on a real port."""
-    from werkzeug.serving import make_server
-
-    from service import create_app
+    """Environment, migrated database, a user, and the web and worker processes (tests/stack.py)."""
     from state import users
     from state.media import open_media_store
-    from workers import resources
 
     with service_environment(redis_url, folder, **overrides) as env:
         database = Database(env["DATABASE_URL"])
         database.upgrade()
         with database.session() as session:
             key = users.create_user(session, "storage-faults")[1]
-        app = create_app({"TESTING": True})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            with running_celery_worker(env, folder) as worker, requests.Session() as http:
+            with Service(env, folder / "processes") as service, requests.Session() as http:
                 http.headers["Authorization"] = f"Bearer {key}"
                 media = open_media_store(env["MEDIA_URL"])
                 secrets = [secret for secret in (key, SECRET_KEY, urlsplit(redis_url).password,
                                                  urlsplit(env["DATABASE_URL"]).password) if secret]
-                yield Stack(f"http://127.0.0.1:{server.server_port}", http, database, media,
-                            worker, secrets)
+                yield Stack(service.url, http, database, media, service, secrets)
         finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            app.extensions["narrator"].db.dispose()
             database.dispose()
-            resources.database().dispose()  # the handle enqueue_job opened in this process
 
 
 def assert_fails_readably(stack: Stack, job: dict, *phrases: str) -> str:
@@ -356,7 +341,7 @@ class TestS3AndPostgres:
             job_id = stack.submit(narration(f"killed{'abc'[trial]}"))["id"]
             chapter = stack.wait_mid_chapter(job_id)
             pid = int(chapter.worker.rsplit(":", 1)[1])
-            assert psutil.Process(pid).ppid() == stack.worker.process.pid  # a pool child of ours
+            assert psutil.Process(pid).ppid() == stack.service.worker.pid  # a pool child of ours
             os.kill(pid, signal.SIGKILL)
             killed_at = time.monotonic()
             job = stack.wait_for(job_id)

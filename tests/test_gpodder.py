@@ -14,6 +14,8 @@ import pytest
 from tests.conftest_service import wait_until
 from tests.podcast_client import FeedUpdateFailed, Gpo, ensure_gpo
 
+pytestmark = pytest.mark.slow  # a real podcast app against a whole service, twice
+
 NARRATION_TIMEOUT = 180.0
 TEXTS = {
     "Her, briefly": [("The Film", "Her is a film about a lonely writer. He falls for a voice."),

@@ -11,14 +11,12 @@ import io
 import itertools
 import os
 import re
-import subprocess
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import psutil
@@ -28,11 +26,12 @@ from mutagen.id3 import ID3
 from requests.adapters import HTTPAdapter
 from sqlalchemy import func, select
 
-from cli.embedded import free_port
-from cli.up import web_command
 from state import users
 from state.models import Job
-from tests.conftest_service import REPO, stop_process_group, wait_until
+from tests.conftest_service import wait_until
+from tests.stack import Stack
+
+pytestmark = pytest.mark.slow
 
 CLIENTS = 50
 JOBS_PER_CLIENT = 4
@@ -80,41 +79,12 @@ def short_text() -> str:
     return first if n % 2 else f"{first} {ENDINGS[n % len(ENDINGS)]}"
 
 
-@dataclass
-class WebServer:
-    """The running gunicorn and where to find it."""
-
-    url: str
-    log: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
 @pytest.fixture(scope="module")
 def web(service_env, database, tmp_path_factory):
-    """The real app under gunicorn (one gthread process, 32 threads), as `narrator up` starts it."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    command = web_command("127.0.0.1", port)
-    with open(log, "wb") as output:
-        process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **service_env},
-                                   stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    server = WebServer(f"http://127.0.0.1:{port}", log)
-
-    def answers() -> bool:
-        assert process.poll() is None, f"gunicorn exited:\n{server.log_tail()}"
-        try:
-            return requests.get(f"{server.url}/api/v1/voices", timeout=10).status_code == 200
-        except (requests.ConnectionError, requests.Timeout):  # bound, but the app still loads
-            return False
-
-    try:
-        wait_until(answers, 60, "gunicorn to answer")
-        yield server
-    finally:
-        stop_process_group(process)
+    """The real app under gunicorn (one gthread process, 32 threads), as `narrator up` starts it;
+    the module's `celery_worker` does the work."""
+    with Stack(service_env, tmp_path_factory.mktemp("gunicorn"), worker=False) as stack:
+        yield stack
 
 
 def new_user(database) -> tuple[str, str]:
@@ -312,7 +282,7 @@ def test_jobs_from_many_clients_all_finish_once(web, database, celery_worker, me
     record_figure("throughput", round(total / wall * 60, 1), "jobs/min")
 
     errors = [error for run in runs for error in run.errors]
-    assert errors == [], f"{errors[:5]}\n{web.log_tail()}"
+    assert errors == [], f"{errors[:5]}\n{web.log_tail('web')}"
     assert [code for run in runs for code in run.post_codes] == [202] * total
     assert len(set(ids)) == total, "a job id was handed out twice"
     for run in runs:  # each client's list holds exactly its own jobs, all of them

@@ -351,6 +351,7 @@ def header(response, name: str) -> str:
     return response.headers[name.lower()][0]
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

@@ -130,6 +130,7 @@ def test_normalize_never_raises_is_deterministic_and_engine_safe(text):
 
 # --- scripting ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 @FAST
 @given(st.lists(st.tuples(st.text(st.sampled_from(LETTERS + " "), max_size=30),
                           st.lists(long_paragraph, min_size=1, max_size=4)),

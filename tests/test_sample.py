@@ -10,6 +10,8 @@ from narration.pipeline import narrate
 from narration.reading import decode_text, read_plain
 from tests.checks import decode, ebur128, id3_chapters, parse_vtt
 
+pytestmark = pytest.mark.slow
+
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "her-review.txt"
 TITLES = ["Falling in love with AI", "Setting and introductions", "When He met Her",
           "Love Progresses", "Complications and an Owl", "The Big Revelation", "Final Notes"]

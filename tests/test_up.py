@@ -1,18 +1,29 @@
-"""`narrator up` as a newcomer runs it: one command, a narration over HTTP, Ctrl-C, a second start."""
+"""`narrator up` as a newcomer runs it: one command, a narration over HTTP, Ctrl-C, a second start.
+
+Its console shows the sign-in link, key and feed, then a line per job event; what the processes
+print goes to the log file it names.
+"""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
 import pytest
 
 from cli.embedded import free_port
+from cli.job_events import JobEvents
+from state.db import Database
+from state.models import Job, JobChapter, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +44,11 @@ class Up:
         page = banner["open the page"]
         self.url, self.key = page.split("/#key=")
         self.feed_url = banner["podcast feed"]
+        self.log_file = Path(re.search(r"logs in (\S+) ", self.console()).group(1))
+        # The rest of the console, as it comes (the pipe must be drained, or `up` would block).
+        self.reader = threading.Thread(target=lambda: self.output.extend(self.process.stdout),
+                                       daemon=True)
+        self.reader.start()
 
     def _read_banner(self) -> dict[str, str]:
         """The lines `narrator up` prints for the user: label → value."""
@@ -46,9 +62,23 @@ class Up:
                 return banner
         pytest.fail("narrator up exited before printing its banner:\n" + "".join(self.output[-30:]))
 
-    def log(self) -> str:
-        """Everything the processes printed since start (their logs share our pipe)."""
+    def console(self) -> str:
+        """What `narrator up` printed on its console so far."""
         return "".join(self.output)
+
+    def log(self) -> str:
+        """What the processes (Redis, Celery, gunicorn) wrote to the log file."""
+        return self.log_file.read_text(errors="replace")
+
+    def wait_for_line(self, pattern: str, timeout: float = 15) -> str:
+        """The first console line matching the regular expression, once it is printed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(f"^.*{pattern}.*$", self.console(), re.MULTILINE)
+            if found:
+                return found.group(0)
+            time.sleep(0.2)
+        pytest.fail(f"no console line matched {pattern!r}:\n{self.console()}")
 
     def open(self, url: str):
         """GET a URL as a podcast app or browser would: no key."""
@@ -73,8 +103,8 @@ class Up:
         """Ctrl-C; returns the descendants that outlived it (there should be none)."""
         children = psutil.Process(self.process.pid).children(recursive=True)
         self.process.send_signal(signal.SIGINT)
-        self.output.extend(self.process.stdout)  # until the pipe closes, as the processes exit
         self.process.wait(60)
+        self.reader.join(30)  # until the pipe closes, as the processes exit
         _, alive = psutil.wait_procs(children, timeout=15)
         for process in alive:
             process.kill()
@@ -91,6 +121,25 @@ def wait_for_status(up: Up, job_id: str, timeout: float = 240) -> dict:
     pytest.fail(f"job {job_id} did not finish in {timeout} s")
 
 
+CONSOLE_LINES = [  # everything `narrator up` may print on its console in a calm run
+    r"narrator: running as root, .* run it as an ordinary user\.",
+    r"narrator is up \(\d worker process(es)?; Ctrl-C stops\); logs in \S+ \(--verbose shows them here\)",
+    r"  open the page: +http://\S+/#key=nk_\S+",
+    r"  API key: +nk_\S+  \(kept in \S+\)",
+    r"  podcast feed: +http://\S+/feeds/\S+\.xml",
+    r"\d\d:\d\d:\d\d  job [0-9a-f]{8} .*",
+    r"\d\d:\d\d:\d\d  warning: .*",
+    r"narrator: stopping\.",
+]
+
+
+def processes_of(up: Up, word: str) -> list[psutil.Process]:
+    """`up`'s descendants whose command line holds the word."""
+    return [child for child in psutil.Process(up.process.pid).children(recursive=True)
+            if word in " ".join(child.cmdline())]
+
+
+@pytest.mark.slow
 def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path):
     up = Up(tmp_path / "data")
     try:
@@ -98,6 +147,10 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
                          for child in psutil.Process(up.process.pid).children(recursive=True)
                          if "REDIS_URL" in child.environ())
         redis_password = redis_url.split("://:", 1)[1].split("@", 1)[0]
+        # Workers yield the CPU to the web process, so the page answers while they synthesize.
+        web_nice = {process.nice() for process in processes_of(up, "gunicorn")}
+        worker_nice = {process.nice() for process in processes_of(up, "celery")}
+        assert web_nice and worker_nice and min(worker_nice) > max(web_nice), (web_nice, worker_nice)
         voices = up.request("GET", "/api/v1/voices")
         assert "male" in json.dumps(voices)
         job = up.request("POST", "/api/v1/narrations", {
@@ -111,15 +164,35 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
             assert mp3.headers["Content-Type"] == "audio/mpeg" and len(mp3.read()) > 1000
         with up.open(up.feed_url) as feed:  # the local user's default feed, no key needed
             assert job["id"] in feed.read().decode()
+        # One console line per event of the job, in order, with the length and the time taken.
+        name = f"job {job['id'][:8]} “Up”"
+        finished = up.wait_for_line(f"{name} done: ")
+        events = [line.split("  ", 1)[1] for line in up.console().splitlines()
+                  if name in line]
+        assert events[0].startswith(f"{name} accepted (")
+        assert events[1:3] == [f"{name} chapter 1/2 done: First part ({clock(c['duration'])})"
+                               for c in done["chapters"][:1]] + \
+                              [f"{name} chapter 2/2 done: Second part ({clock(done['chapters'][1]['duration'])})"]
+        assert events[3] == finished.split("  ", 1)[1] and len(events) == 4, events
+        assert re.fullmatch(rf"{re.escape(name)} done: {clock(done['duration'])} of audio in \d+ s",
+                            events[3]), events[3]
     finally:
         leftovers = up.stop()
     assert leftovers == [], f"processes outlived Ctrl-C: {leftovers}"
     assert up.process.returncode == 0
+    console = up.console().splitlines()
+    strays = [line for line in console if not any(re.fullmatch(p, line) for p in CONSOLE_LINES)]
+    assert strays == [], "the console shows more than the banner and job events"
+    assert sum("running as root" in line for line in console) == (os.geteuid() == 0)
+    # What the processes print is in the log file: the access log, Celery, no banner, no warning block.
+    log = up.log()
     token = up.feed_url.rsplit("/", 1)[1].removesuffix(".xml")
-    assert "GET /feeds/[token].xml" in up.log()  # the access log has the request, not the token
-    assert token not in up.log().replace(up.feed_url, "")  # only our banner shows it
-    assert redis_password not in up.log()  # the worker's banner and logs mask it
-    assert up.log().count(up.key) == 2  # the banner's two lines, and nowhere else
+    assert "GET /feeds/[token].xml" in log  # the access log has the request, not the token
+    assert "celery@" in log and "ready." in log
+    assert " -------------- " not in log and "superuser privileges" not in log
+    assert token not in log and token not in up.console().replace(up.feed_url, "")
+    assert redis_password not in log + up.console()  # the worker's banner and logs mask it
+    assert up.console().count(up.key) == 2 and up.key not in log  # the banner's two lines
     assert (tmp_path / "data" / "local.key").stat().st_mode & 0o077 == 0
 
     again = Up(tmp_path / "data")
@@ -128,6 +201,7 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
         worker = next(child for child in psutil.Process(again.process.pid).children()
                       if "celery" in " ".join(child.cmdline()))
         os.killpg(worker.pid, signal.SIGKILL)
+        again.wait_for_line("warning: the worker exited with status -9; starting it again")
         again_job = again.request("POST", "/api/v1/narrations", {"text": "Still here.",
                                                                  "voice": "male"})
         assert wait_for_status(again, again_job["id"])["status"] == "done"
@@ -135,8 +209,73 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
         assert again.key == up.key and again.feed_url.endswith(f"/feeds/{token}.xml")
         listed = again.request("GET", "/api/v1/narrations")
         assert job["id"] in json.dumps(listed)
+        again.wait_for_line(f"job {again_job['id'][:8]} done: ")
     finally:
         again.stop()
+    assert f"job {job['id'][:8]}" not in again.console(), "a job of the first run is not news"
+
+
+def test_job_events_say_each_event_once_with_what_a_person_needs(tmp_path):
+    """Accepted, each chapter, done with length and time, failed with its reason, canceled;
+    jobs from before the start are not announced again."""
+    database = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
+    database.upgrade()
+    said: list[str] = []
+
+    def add_job(title: str, chapters: int, created_at=None) -> str:
+        job_id = str(uuid.uuid4())
+        with database.session() as session:
+            session.add(Job(id=job_id, status="queued", title=title, voice="male", speed=1.0,
+                            source="text", document={}, chapters_total=chapters,
+                            created_at=created_at or utcnow(), heartbeat_at=utcnow(),
+                            chapters=[JobChapter(index=i, title=f"Part {i + 1}", status="queued")
+                                      for i in range(chapters)]))
+        return job_id
+
+    def change(job_id: str, chapter: int | None = None, **values) -> None:
+        with database.session() as session:
+            row = session.get(Job, job_id) if chapter is None else session.get(JobChapter, (job_id, chapter))
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    try:
+        old = add_job("Old", 1, created_at=utcnow() - timedelta(hours=1))
+        events = JobEvents(database, say=said.append)
+        events.poll()
+        assert said == [], "a job from before the start is not news"
+        first, second = add_job("Her", 2), add_job("", 1)
+        events.poll()
+        events.poll()  # nothing new: nothing said
+        assert said == [f"job {first[:8]} “Her” accepted (male voice, 2 chapters)",
+                        f"job {second[:8]} accepted (male voice, 1 chapter)"]
+        said.clear()
+        change(first, 0, status="done", duration=72.4)
+        change(first, status="running", started_at=utcnow())
+        change(old, status="canceled")
+        events.poll()
+        assert said == [f"job {old[:8]} “Old” canceled",
+                        f"job {first[:8]} “Her” chapter 1/2 done: Part 1 (1:12)"]
+        said.clear()
+        created = utcnow() - timedelta(seconds=95)
+        change(first, created_at=created)
+        change(first, 1, status="done", duration=3725.0)
+        change(first, status="done", duration=3797.4, finished_at=created + timedelta(seconds=95))
+        change(second, status="failed", error_code="voice_missing",
+               error_message="the voice model is not installed; run `make setup`.")
+        events.poll()
+        events.poll()
+        assert said == [f"job {first[:8]} “Her” chapter 2/2 done: Part 2 (1:02:05)",
+                        f"job {first[:8]} “Her” done: 1:03:17 of audio in 1 min 35 s",
+                        f"job {second[:8]} failed: the voice model is not installed; run `make setup`."]
+        assert events.followed == {}, "finished jobs are not read again"
+    finally:
+        database.dispose()
+
+
+def clock(seconds: float) -> str:
+    """minutes:seconds, as the console prints a length."""
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 @pytest.mark.parametrize("env, message", [

@@ -3,18 +3,15 @@
 A person opens the sign-in link `narrator up` prints (`/#key=…`), pastes a two-chapter Markdown
 text, narrates it with each voice, watches the chapters' progress arrive, plays the finished MP3
 from the page, copies the private podcast feed address, and the page works on a 360 px phone.
-Without a key the page asks for one. Playwright drives Debian's `chromium` by its path; no browser
-is ever downloaded.
+The recent list, the job card and the feed card show the same state at every moment, and a job
+started elsewhere appears without a reload. Signing in: test_web_sign_in.py; fixtures:
+tests/browser.py.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
-import subprocess
-import threading
 import time
 import uuid
 
@@ -22,18 +19,13 @@ import pytest
 import requests
 from defusedxml import ElementTree
 
+from tests.browser import api, make_address
 from tests.conftest_service import wait_until
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+pytestmark = pytest.mark.browser
 
 log = logging.getLogger(__name__)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",  # lets the test start playback without a click
-]
 NARRATION_TIMEOUT_MS = 180_000  # two short chapters; generous for a loaded 2-core machine
 TWO_CHAPTERS = """# A Quiet Start
 
@@ -58,90 +50,24 @@ WATCH_PROGRESS = """() => {
     { subtree: true, childList: true, attributes: true, characterData: true });
 }"""
 
-
-@pytest.fixture(scope="session")
-def chromium_executable() -> str:
-    """Debian's chromium: installed here when missing and we are root, else the tests skip."""
-    if shutil.which(CHROMIUM):
-        return CHROMIUM
-    if os.geteuid() != 0:
-        reason = f"{CHROMIUM} is missing and installing it needs root (apt-get install chromium)"
-        print(reason)
-        pytest.skip(reason)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, env=env, capture_output=True)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_executable):
-    """One headless Chromium for the whole session."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def new_tab(browser, **options):
-    """A fresh phone-sized tab in its own context; it records script errors on the page."""
-    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-US", **options)
-    page = context.new_page()
-    page.script_errors = []
-    page.on("pageerror", lambda error: page.script_errors.append(str(error)))
-    return page
-
-
-@pytest.fixture
-def page(browser):
-    """A tab for driving the page. The page's own Content-Security-Policy forbids eval, which
-    Playwright's string predicates need, so it is bypassed here; test_..._content_security_policy
-    runs with it in force."""
-    page = new_tab(browser, bypass_csp=True)
-    yield page
-    page.context.close()
-
-
-@pytest.fixture
-def strict_page(browser):
-    """A tab that obeys the page's Content-Security-Policy."""
-    page = new_tab(browser)
-    yield page
-    page.context.close()
-
-
-@pytest.fixture(scope="module")
-def service_app(service_env, database):
-    """The real app: create_app with the module's database, media folder and Redis queue."""
-    from service import create_app
-
-    return create_app({"TESTING": True})
-
-
-@pytest.fixture(scope="module")
-def page_url(service_app):
-    """The real app (create_app with the real database, media store and queue) on a real HTTP port."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, service_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def signed_in(page, page_url, live_key):
-    """The page opened from its sign-in link, once it shows the signed-in user's things."""
-    page.goto(f"{page_url}#key={live_key}")
-    page.get_by_role("button", name="Sign out").wait_for(timeout=10_000)
-    return page
-
-
-def api(page_url: str, path: str) -> str:
-    """An absolute API URL of the service under test."""
-    return f"{page_url}api/v1{path}"
+# Records, at every change of the page, what each card says: the job card's status, the recent
+# list's badge for the job, and the feed card's counts.
+WATCH_CARDS = """(jobId) => {
+  window.cards = [];
+  const note = () => {
+    const badge = document.querySelector(`#recent li[data-id="${jobId}"] .badge`);
+    const feed = document.getElementById("feed-episodes");
+    window.cards.push({
+      job: document.getElementById("job-status").dataset.status || "",
+      recent: badge ? badge.dataset.status : null,
+      active_in_list: document.querySelectorAll(
+        '#recent .badge[data-status=queued], #recent .badge[data-status=running]').length,
+      coming: Number(feed.dataset.coming), episodes: Number(feed.dataset.episodes) });
+  };
+  new MutationObserver(note).observe(document.getElementById("main"),
+    { subtree: true, childList: true, attributes: true, characterData: true });
+  note();
+}"""
 
 
 def feed_ids_holding(http, page_url: str, job_id: str) -> list[str]:
@@ -214,6 +140,41 @@ def test_narrating_with_each_voice_shows_progress_and_plays(signed_in, page_url,
         "document.querySelector('#chapter-nav li:nth-child(2) button').getAttribute('aria-current') === 'true'",
         timeout=10_000)
     page.screenshot(path=tmp_path / f"{voice}-listening.png", full_page=True)  # to look at by hand
+    assert page.script_errors == []
+
+
+def test_a_job_started_elsewhere_appears_and_the_cards_agree_at_every_moment(signed_in, page_url, http,
+                                                                           celery_worker):
+    """A narration sent over the API shows up in the open page without a reload; opened from the
+    list, its job card, its row in the list and the feed card's counts change together."""
+    page = signed_in
+    page.locator("#feed-episodes[data-episodes]").wait_for(state="attached", timeout=10_000)
+    wait_until(lambda: page.locator("#recent li").count() or page.locator("#recent-empty").is_visible(),
+               10, "the recent list to load")
+    episodes_before = int(page.locator("#feed-episodes").get_attribute("data-episodes"))
+    # Sentences no other test speaks (the sentence cache would make it instant), and enough of
+    # them to be watched while it runs.
+    text = "\n\n".join(f"# Day {day}\n\nThe keeper counted {day * 7 + 3} ships before noon. "
+                         f"By evening the count stood at {day * 11 + 5}." for day in range(1, 9))
+    job = http.post(api(page_url, "/narrations"), timeout=10,
+                    json={"title": "Sent elsewhere", "markdown": text, "voice": "female"}).json()
+
+    row = page.locator(f'#recent li[data-id="{job["id"]}"]')
+    row.wait_for(timeout=15_000)  # the page polls the list; nothing was reloaded
+    assert "Sent elsewhere" in row.inner_text()
+    page.evaluate(WATCH_CARDS, job["id"])
+    row.get_by_role("link").click()
+    page.locator("#job-status[data-status=done]").wait_for(timeout=NARRATION_TIMEOUT_MS)
+    page.locator(f'#recent li[data-id="{job["id"]}"] .badge[data-status=done]').wait_for(timeout=1_000)
+    assert int(page.locator("#feed-episodes").get_attribute("data-episodes")) == episodes_before + 1
+    assert page.locator("#feed-episodes").get_attribute("data-coming") == "0"
+
+    cards = page.evaluate("window.cards")
+    opened = [card for card in cards if card["job"]]  # from the moment the job card shows it
+    assert len({card["job"] for card in opened}) >= 2, f"no live change was seen: {opened}"
+    disagreeing = [card for card in opened
+                   if card["recent"] != card["job"] or card["coming"] != card["active_in_list"]]
+    assert disagreeing == [], f"the cards disagreed {len(disagreeing)} times of {len(opened)}"
     assert page.script_errors == []
 
 
@@ -333,95 +294,7 @@ def test_phone_screenshot_is_not_blank_and_fits(signed_in, tmp_path):
     assert page.script_errors == []
 
 
-# Signing in: the key is traded for an HttpOnly cookie and leaves no trace the page's script can read.
-
-def test_a_sign_in_link_leaves_no_key_behind_and_sets_an_httponly_cookie(page, page_url, live_key):
-    """After `/#key=…` the address, history, storage and every other request are free of the key."""
-    carrying_key = []
-    page.on("request", lambda request: carrying_key.append(f"{request.method} {request.url}")
-            if live_key in str(request.headers) or live_key in (request.post_data or "") else None)
-    page.goto(f"{page_url}#key={live_key}")
-    page.get_by_role("button", name="Sign out").wait_for(timeout=10_000)
-    assert page.url == page_url and page.evaluate("location.hash") == ""
-    assert carrying_key == [f"POST {api(page_url, '/session')}"], "only the sign-in call may carry the key"
-    cookie = next(c for c in page.context.cookies() if c["name"] == "narrator_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-    readable = page.evaluate("""() => JSON.stringify([document.cookie, location.href, history.state,
-        Object.entries(localStorage), Object.entries(sessionStorage), document.body.innerHTML])""")
-    assert live_key not in readable
-    assert page.script_errors == []
-
-
-def test_without_a_key_the_page_asks_for_one_and_says_why_a_key_is_wrong(page, page_url, live_key):
-    """No cookie: a sign-in form explains where keys come from; a wrong key is refused in words."""
-    page.goto(page_url)
-    key_field = page.get_by_label("API key")
-    key_field.wait_for(timeout=10_000)
-    assert "narrator users create" in page.locator("#sign-in").inner_text()
-    assert page.get_by_role("button", name="Narrate").is_hidden(), "the form needs a session"
-    assert page.evaluate("document.activeElement.id") == "api-key", "the cursor should be in the key field"
-
-    key_field.fill("nk_" + "x" * 43)
-    page.get_by_role("button", name="Sign in").click()
-    page.locator("#api-key-error").filter(has_text=re.compile(r"not valid")).wait_for(timeout=10_000)
-    assert key_field.get_attribute("aria-invalid") == "true"
-
-    key_field.fill(live_key)
-    page.get_by_role("button", name="Sign in").click()
-    page.locator("#signed-in-as").filter(has_text="Signed in as").wait_for(timeout=10_000)
-    assert page.get_by_label("Text to narrate").evaluate("(field) => field === document.activeElement")
-    assert key_field.input_value() == "", "the key should not stay on the page"
-    assert page.script_errors == []
-
-
-def test_a_wrong_key_in_the_link_is_refused_in_words_and_removed(page, page_url, live_key):
-    """A mistyped sign-in link says so and leaves the address; the right link, opened in the
-    same tab, signs in."""
-    page.goto(f"{page_url}#key=nk_not-a-real-key")
-    page.locator("#api-key-error").filter(has_text="sign-in link did not work").wait_for(timeout=10_000)
-    assert page.evaluate("location.hash") == ""
-    assert page.get_by_label("API key").is_visible()
-    page.evaluate("window.sameDocument = true")
-    page.goto(f"{page_url}#key={live_key}")  # only the fragment changes: no reload
-    page.get_by_role("button", name="Sign out").wait_for(timeout=10_000)
-    assert page.evaluate("window.sameDocument === true && location.hash === ''")
-    assert page.script_errors == []
-
-
-def test_signing_out_clears_the_cookie_and_the_feed_address(signed_in, page_url):
-    """Sign out: the cookie is gone (the API refuses this browser) and the private address is off the page."""
-    page = signed_in
-    address = make_address(page)
-    page.get_by_role("button", name="Sign out").click()
-    page.locator("#sign-in-note").filter(has_text="signed out").wait_for(timeout=10_000)
-    assert not any(c["name"] == "narrator_session" for c in page.context.cookies())
-    assert page.request.get(api(page_url, "/feeds")).status == 401
-    assert address and address not in page.content()
-    assert page.script_errors == []
-
-
-def test_an_expired_session_brings_back_the_sign_in_form(signed_in, live_key):
-    """Any 401 (here: the cookie is gone) shows the sign-in form; signing in reloads the user's things."""
-    page = signed_in
-    page.context.clear_cookies()
-    page.get_by_role("button", name="Refresh").click()
-    page.locator("#sign-in-note").filter(has_text="session has ended").wait_for(timeout=10_000)
-    page.get_by_label("API key").fill(live_key)
-    page.get_by_role("button", name="Sign in").click()
-    page.locator("#signed-in-as").filter(has_text="Signed in as").wait_for(timeout=10_000)
-    assert page.script_errors == []
-
-
 # The podcast feed.
-
-def make_address(page) -> str:
-    """Press "Make a new address" (agreeing that the old one stops) and read the new address."""
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Make a new address").click()
-    field = page.get_by_label("Private feed address")
-    field.wait_for(timeout=10_000)
-    return field.input_value()
-
 
 def test_the_feed_address_is_shown_when_made_copied_and_serves_rss(signed_in, page_url, http):
     """The address is kept only as a digest: the page says so, makes a new one on request and

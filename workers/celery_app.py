@@ -53,3 +53,12 @@ def share_cores(sender=None, **_):
     threads = max(1, (os.cpu_count() or 1) // concurrency)
     os.environ["NARRATOR_ENGINE_THREADS"] = str(threads)
     log.info("%d pool processes: %d inference thread(s) each", concurrency, threads)
+
+
+@worker_init.connect
+def load_text_tables(**_):
+    """Load the normalizer's number tables (lazy elsewhere, ~2 s) before the pool forks, so every
+    pool process has them and no first task waits for them."""
+    from narration.normalize import load_tables
+
+    load_tables()

@@ -18,11 +18,11 @@ from narration.normalize.acronyms import (
 )
 from narration.normalize.amounts import speak_amounts
 from narration.normalize.dates import speak_dates_and_times
-from narration.normalize.numbers import speak_numbers
+from narration.normalize.numbers import load_tables, speak_numbers
 from narration.normalize.symbols import clean_typography, tidy
 from narration.normalize.web import speak_web_addresses
 
-__all__ = ["NORMALIZER_VERSION", "is_speakable", "normalize"]
+__all__ = ["NORMALIZER_VERSION", "is_speakable", "load_tables", "normalize"]
 
 NORMALIZER_VERSION = "1"
 """Changes whenever `normalize` says anything differently; part of the sentence-cache key."""

@@ -5,10 +5,8 @@ from __future__ import annotations
 import functools
 import re
 
-import inflect
 from num2words import num2words
 
-_INFLECT = inflect.engine()
 _DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
 # Longer plain digit runs are codes or IDs, not quantities: read them digit by digit. Numbers
 # written with thousands commas are quantities up to a sane size.
@@ -31,10 +29,25 @@ _NOT_PLURALS = frozenset(
 _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 
 
+@functools.cache
+def _inflect_engine():
+    """inflect, imported on the first number spoken: its import alone takes ~2 s (it builds
+    typeguard-checked tables), which every command paid before, even `narrator --help`."""
+    import inflect
+
+    return inflect.engine()
+
+
+def load_tables() -> None:
+    """Load the number tables now, where a process can afford it before its first request:
+    a server's first narration should not wait the ~2 s (more on a busy machine)."""
+    _inflect_engine()
+
+
 @functools.lru_cache(maxsize=4096)  # inflect is slow per call; texts repeat their numbers
 def _words(value: int) -> str:
     """inflect's American reading: no "and", no commas ("one thousand two hundred five")."""
-    return _INFLECT.number_to_words(value, andword="", comma="")
+    return _inflect_engine().number_to_words(value, andword="", comma="")
 
 
 def digits(text: str) -> str:
@@ -62,7 +75,7 @@ def cardinal(number: str) -> str:
 
 def ordinal(value: int) -> str:
     """7 → "seventh", 22 → "twenty-second", 101 → "one hundred first"."""
-    return _words(_INFLECT.ordinal(value))
+    return _words(_inflect_engine().ordinal(value))
 
 
 def year(value: int) -> str:

@@ -1,15 +1,18 @@
 // The page's entry point: sign in, submit a text, follow the job, listen when it is ready.
+// Every job state goes into the store (store.js); the job card, the recent list and the feed
+// card are drawn from it.
 
 import { apiUrl, requestJson, newIdempotencyKey, whenUnauthorized } from "./api.js";
-import { forgetFeeds, loadFeeds, setUpFeeds } from "./feeds.js";
+import { forgetFeeds, loadFeeds, noteNarrationFeed, setUpFeeds } from "./feeds.js";
 import { setUpForm, setBusy, showApiError } from "./form.js";
 import { followJob, isTerminal, jobUrl, renderChapters, renderSummary } from "./job.js";
 import { PreviewPlayer, loadEpisode, resetEpisode } from "./player.js";
-import { forgetRecent, loadRecent, setUpRecent } from "./recent.js";
+import { setUpRecent } from "./recent.js";
 import { forgetVoices, loadVoices, setUpVoices } from "./voices.js";
 import {
   askForKey, closeSession, openSession, setUpSignIn, showSession, showSignedInAs, takeKeyFromAddress, whoIsSignedIn,
 } from "./session.js";
+import { getJob, putJob, startPolling, stopPolling, subscribe } from "./store.js";
 
 const jobSection = document.getElementById("job");
 const chapterList = document.getElementById("chapters");
@@ -25,6 +28,7 @@ async function submit(body) {
   if (pending.body !== serialized) pending = { body: serialized, key: newIdempotencyKey() };
   setBusy(true);
   try {
+    const sent = Date.now();
     const job = await requestJson(apiUrl("/narrations"), {
       method: "POST",
       body,
@@ -32,9 +36,9 @@ async function submit(body) {
     });
     pending = { body: "", key: "" };
     history.replaceState(null, "", `#job=${encodeURIComponent(job.id)}`);
-    showJob(job);
+    noteNarrationFeed(job.id, body.feed);
+    showJob(job, sent);
     document.getElementById("job-heading").focus();
-    loadRecent();
   } catch (error) {
     showApiError(error);
   } finally {
@@ -42,8 +46,8 @@ async function submit(body) {
   }
 }
 
-/** Shows a job on the page and follows it until it ends. */
-function showJob(job) {
+/** Shows a job (its state as of `asOf`) in the job card and follows it until it ends. */
+function showJob(job, asOf = Date.now()) {
   if (current.id !== job.id) {
     current.stop();
     preview.reset();
@@ -52,26 +56,29 @@ function showJob(job) {
     current = { id: job.id, stop: () => {}, episodeLoaded: false };
   }
   jobSection.hidden = false;
-  update(job);
+  putJob(job, asOf);
+  drawJob();
   current.stop(); // never two followers for one job (an idempotent replay returns the same job)
-  if (!isTerminal(job)) {
-    current.stop = followJob(job, {
-      onUpdate: update,
+  const held = getJob(job.id);
+  if (!isTerminal(held)) {
+    current.stop = followJob(held, {
+      onUpdate: (next) => putJob(next),
       onError: (error) => { document.getElementById("job-status").textContent = error.message; },
     });
   }
 }
 
-/** Redraws the job from a new state; loads the episode once it is done. */
-function update(job) {
-  if (job.id !== current.id) return; // a late event from a job no longer shown
+/** Draws the job card from the store (after every change); loads the episode once it is done. */
+function drawJob() {
+  const job = current.id && getJob(current.id);
+  if (!job) return;
   renderSummary(job);
   renderChapters(chapterList, job, preview);
   if (job.status === "done" && !current.episodeLoaded) {
     current.episodeLoaded = true;
     loadEpisode(job);
   }
-  if (isTerminal(job)) loadRecent();
+  if (isTerminal(job)) current.stop(); // the list's polling may have seen the end first
 }
 
 /** Opens the job named in the address (#job=<id>), so a reload or a shared link shows it again. */
@@ -79,7 +86,8 @@ async function openJobFromAddress({ focus = false, again = false } = {}) {
   const match = location.hash.match(/^#job=([\w-]+)$/);
   if (!match || (match[1] === current.id && !again)) return;
   try {
-    showJob(await requestJson(apiUrl(`/narrations/${match[1]}`)));
+    const asked = Date.now();
+    showJob(await requestJson(apiUrl(`/narrations/${match[1]}`)), asked);
   } catch (error) {
     if (error.status === 401) return; // the sign-in form is up; the job opens after signing in
     showMissingJob(error.message);
@@ -112,8 +120,9 @@ function showMissingJob(message) {
 async function cancelJob() {
   if (!current.id) return;
   try {
+    const asked = Date.now();
     const job = await requestJson(jobUrl({ id: current.id }), { method: "DELETE" });
-    if (job?.id) update(job);
+    if (job?.id) putJob(job, asked);
   } catch (error) {
     document.getElementById("job-status").textContent = error.message;
   }
@@ -124,7 +133,7 @@ async function loadSignedIn() {
   if (!(await loadFeeds())) return false;
   showSession("in");
   whoIsSignedIn().then(showSignedInAs, () => showSignedInAs(null));
-  loadRecent();
+  startPolling();
   loadVoices();
   openJobFromAddress({ again: true }); // a job whose following a 401 stopped is followed again
   return true;
@@ -166,6 +175,7 @@ function onUnauthorized() {
   const state = document.body.dataset.session;
   if (state === "out") return; // already asking; keep the message shown
   current.stop();
+  stopPolling();
   askForKey({ notice: state === "in" ? "Your session has ended (the key was revoked, or you signed out elsewhere). Sign in again." : "" });
 }
 
@@ -181,8 +191,8 @@ async function signOut() {
   showSignedInAs(null);
   clearJob();
   jobSection.hidden = true;
+  stopPolling({ forget: true });
   forgetFeeds();
-  forgetRecent();
   forgetVoices();
   history.replaceState(null, "", location.pathname + location.search);
   askForKey({ notice: "You are signed out." });
@@ -205,6 +215,7 @@ setUpForm(submit);
 setUpFeeds();
 setUpRecent();
 setUpVoices();
+subscribe(drawJob);
 document.getElementById("cancel").addEventListener("click", cancelJob);
 document.getElementById("sign-out").addEventListener("click", signOut);
 window.addEventListener("hashchange", onAddressChange);

@@ -1,8 +1,12 @@
-// The user's podcast feeds: the default feed's private address to subscribe to, and the
-// form's choice of which feed a new narration goes into. Like an API key, the address is shown
-// only when it is made (only a digest of its token is kept), so the page offers a new one.
+// The user's podcast feeds: the default feed's private address to subscribe to, how many
+// episodes it has and how many are on their way, and the form's choice of which feed a new
+// narration goes into. Like an API key, the address is shown only when it is made (only a digest
+// of its token is kept), so the page offers a new one. Which narrations are in the feed comes
+// from the API; their status comes from the page's one store of jobs (store.js), so the feed
+// card agrees with the job card and the recent list.
 
 import { apiUrl, requestJson } from "./api.js";
+import { getJob, subscribe, whenNewJobs } from "./store.js";
 
 const urlField = document.getElementById("feed-url");
 const urlRow = document.getElementById("feed-url-row");
@@ -10,9 +14,13 @@ const status = document.getElementById("feed-status");
 const choice = document.getElementById("feed");
 const newAddress = document.getElementById("new-feed-address");
 let mainFeed = null; // the default feed, whose address the page shows
+const episodesLine = document.getElementById("feed-episodes");
 const NO_FEED = "none"; // the API's word for "in no feed"
 const chapterEpisodes = document.getElementById("chapter-episodes");
 const opmlLink = document.getElementById("opml-link");
+
+let shown = null; // the feed the card shows (the default feed), with its narrations
+let entries = new Map(); // narration id → the status the feed's entry list last gave
 
 /**
  * Fetches the feeds and shows them. Resolves to true when the session was accepted (also when
@@ -37,7 +45,53 @@ export async function loadFeeds() {
   else showAddress(main.url, "");
   showSettings(main);
   fillChoice(feeds);
+  shown = main ?? null;
+  await loadEntries();
   return true;
+}
+
+/**
+ * Fetches which narrations are in the shown feed (keeps the old list when that fails), and
+ * redraws unless `draw` is false: for narrations the store is about to hold, the store's own
+ * change redraws, so the card never counts a narration the recent list does not show yet.
+ */
+async function loadEntries({ draw = true } = {}) {
+  if (!shown) {
+    entries = new Map();
+  } else {
+    try {
+      const { episodes = [] } = await requestJson(apiUrl(`/feeds/${encodeURIComponent(shown.id)}/episodes`));
+      entries = new Map(episodes.map((entry) => [entry.narration, entry.status]));
+    } catch {
+      // The next new narration fetches it again.
+    }
+  }
+  if (draw) renderEpisodes();
+}
+
+/** A narration this page just sent into a feed ("default", an id, or null for none). */
+export function noteNarrationFeed(jobId, feed) {
+  if (shown && (feed === shown.id || (feed === "default" && shown.default))) entries.set(jobId, "queued");
+}
+
+/** "3 episodes · 1 on its way": each narration's status as the store holds it. */
+function renderEpisodes() {
+  let ready = 0;
+  let coming = 0;
+  for (const [id, listed] of entries) {
+    const status = getJob(id)?.status ?? listed;
+    if (status === "done") ready += 1;
+    else if (status === "queued" || status === "running") coming += 1;
+  }
+  episodesLine.dataset.episodes = ready;
+  episodesLine.dataset.coming = coming;
+  if (!shown) {
+    episodesLine.textContent = "";
+    return;
+  }
+  const parts = [`${ready} ${ready === 1 ? "episode" : "episodes"}`];
+  if (coming) parts.push(`${coming} on ${coming === 1 ? "its" : "their"} way`);
+  episodesLine.textContent = parts.join(" · ");
 }
 
 /** Shows the private address (or hides the field and says why there is none). */
@@ -103,6 +157,9 @@ export function forgetFeeds() {
   mainFeed = null;
   newAddress.hidden = true;
   showAddress(null, "");
+  shown = null;
+  entries = new Map();
+  renderEpisodes();
 }
 
 /** Makes a new private address for the default feed and shows it (this once). */
@@ -151,4 +208,10 @@ export function setUpFeeds() {
   urlField.addEventListener("focus", () => urlField.select());
   chapterEpisodes.addEventListener("change", saveChapterEpisodes);
   opmlLink.addEventListener("click", downloadOpml);
+  // A narration started elsewhere (another tab, the API) may be in the feed: ask before the
+  // store shows it, so this card counts it in the same moment the recent list lists it.
+  whenNewJobs(async (jobs) => {
+    if (jobs.some((job) => !entries.has(job.id))) await loadEntries({ draw: false });
+  });
+  subscribe(renderEpisodes);
 }
