@@ -3,9 +3,10 @@
 Per voice, side by side in one session so machine noise hits all of them: `raw` (the engine
 alone on the same sentences), `cold` (the CLI's `narrate` with no caches), `fill` (the same with
 empty sentence and segment caches, which it fills) and `edit` (one paragraph changed, caches
-warm). Each runs in its own process; peak RSS is the largest sum of the resident memory of that
-process and its children (the encoder process, ffmpeg), sampled every 50 ms. Prints a table and
-writes docs/performance.md (section "Narration core").
+warm). Each runs in its own process; peak memory is the largest sum of the proportional set size
+(PSS: resident memory, shared pages split between the processes sharing them) of that process
+and its children (the encoder process, ffmpeg), sampled every 50 ms. Prints a table and writes
+docs/performance.md (section "Narration core").
 
     .venv/bin/python bench/narrate_sample.py [--voices male,female] [--sample PATH]
 """
@@ -65,9 +66,10 @@ def measure(mode: str, voice_name: str, sample: Path, workdir: Path) -> dict:
 
 
 class TreeMemory:
-    """Samples the resident memory of this process and its children every 50 ms: the peak of
-    the sum, and the children's share at that moment. (ru_maxrss of children is no use here: it
-    counts the parent's pages a child shares between fork and exec.)"""
+    """Samples the PSS of this process and its children every 50 ms: the peak of the sum, and
+    the children's share at that moment. PSS, not RSS: a child between fork and exec shows the
+    parent's whole RSS as its own, and RSS counts shared libraries once per process (for the
+    same reason ru_maxrss of children is no use here)."""
 
     def __init__(self):
         import threading
@@ -85,11 +87,11 @@ class TreeMemory:
 
         while self.running:
             try:
-                children = sum(child.memory_info().rss
+                children = sum(child.memory_full_info().pss
                                for child in self.process.children(recursive=True))
+                total = self.process.memory_full_info().pss + children
             except psutil.Error:  # a child ended while being read
                 continue
-            total = self.process.memory_info().rss + children
             if total > self.peak:
                 self.peak, self.children = total, children
             time.sleep(0.05)
@@ -150,10 +152,10 @@ def render_report(rows: list[dict], sample: Path) -> str:
     lines = [
         f"Sample: `{sample.name}`, narrated by `bench/narrate_sample.py` "
         f"({time.strftime('%Y-%m-%d %H:%M')}, 2 cores shared with other work, load "
-        f"{os.getloadavg()[0]:.1f} at the end). Each row is its own process; peak RSS is the "
-        "process plus its largest child (the encoder process).",
+        f"{os.getloadavg()[0]:.1f} at the end). Each row is its own process; peak memory is the "
+        "largest sum of PSS over the process and its children (encoder process, ffmpeg).",
         "",
-        "| voice | run | audio (s) | wall (s) | RTF | peak RSS (MB) | of which encoder (MB) |",
+        "| voice | run | audio (s) | wall (s) | RTF | peak memory (MB) | of which children (MB) |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -161,7 +163,7 @@ def render_report(rows: list[dict], sample: Path) -> str:
                      f"{r['rtf']:.3f} | {r['peak_mb']:.0f} | {r['child_mb']:.0f} |")
     lines += ["", "| voice | CLI overhead over raw engine (target ≤ 10 % male, ≤ 5 % female) | "
                   "one-paragraph edit / cold (target ≤ 10 %) | "
-                  "peak RSS over raw (target ≤ 300 MB) |", "|---|---|---|---|"]
+                  "peak memory over raw (target ≤ 300 MB) |", "|---|---|---|---|"]
     for voice in dict.fromkeys(r["voice"] for r in rows):
         cold, raw, edit = by[(voice, "cold")], by[(voice, "raw")], by[(voice, "edit")]
         overhead = (cold["wall"] / raw["wall"] - 1) * 100

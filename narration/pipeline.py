@@ -51,9 +51,10 @@ PART_CHARS = 1200
 of at most about this much, at paragraph ends where possible. Bounds memory (a part is ~14 MB
 per float copy at 44.1 kHz, and finishing holds a few), spreads a chapter over workers, and
 lets an edit re-render a minute rather than a whole chapter."""
-PENDING_PARTS = 2
-"""Rendered parts waiting for the encoder process before synthesis waits: enough to keep it
-busy, few enough to bound memory."""
+PENDING_PARTS = 1
+"""Rendered parts waiting for the encoder process before synthesis waits. Finishing a part takes
+a fraction of the time speaking it does, so one keeps the encoder busy; each one waiting holds
+its audio twice in this process (the pool keeps the arguments until the result is back)."""
 
 
 @dataclass(frozen=True)
