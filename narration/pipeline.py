@@ -5,8 +5,8 @@ One pipeline for every front end. The CLI calls `narrate`, which streams: each p
 it is spoken, is finished (loudness, encode, decoded check) in an encoder process beside
 synthesis, so memory holds a part or two whatever the length. The workers run the same pieces
 one part per task: `plan_parts` once, `produce_part` (or `render_part` then
-`narration.finish.finish_part`) for each part, and `narration.join.join_segments` at the end; /v1/audio/speech calls `speak_mp3`,
-the same parts finished in-process.
+`narration.finish.finish_part`) for each part, and `narration.join.join_segments` at the end.
+/v1/audio/speech calls `speak_mp3`: the same parts, finished in-process.
 """
 
 from __future__ import annotations
