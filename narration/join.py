@@ -21,16 +21,14 @@ from typing import BinaryIO, Sequence
 from narration.document import Metadata
 from narration.errors import NothingSpeakableError
 from narration.files import atomic_path
-from narration.mp3frames import (FrameError, build_info_frame, crc16_combine, frame_offsets,
-                                 main_data_begin, read_info_frame)
+from narration.mp3frames import (FrameError, FrameHeader, InfoFrame, build_info_frame,
+                                 crc16_combine, frame_offsets, main_data_begin, read_info_frame)
 from narration.segment import Segment
 from narration.sidecars import chapters_json, webvtt
 from narration.tags import EpisodeFiles, image_mime, sidecar_paths, write_tags
 from narration.timeline import ChapterMark, Cue
 
 log = logging.getLogger(__name__)
-
-COPY_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -68,8 +66,8 @@ def place_segments(segments: Sequence[Segment]) -> Placement:
         if segment.rate != rate:
             raise ValueError("all segments must have the same sample rate to be joined")
         start = frames_before * segment.frame_samples + segment.delay - first_delay
-        cues += [Cue((start + round(cue.start * rate)) / rate, (start + round(cue.end * rate)) / rate,
-                     cue.text) for cue in segment.cues]
+        cues += [Cue((start + round(cue.start * rate)) / rate,
+                     (start + round(cue.end * rate)) / rate, cue.text) for cue in segment.cues]
         if index == 0 or segment.chapter != segments[index - 1].chapter:
             if segment.chapter in seen:
                 raise ValueError(f"the parts of chapter {segment.chapter} are not consecutive")
@@ -123,6 +121,8 @@ def write_frames(out: BinaryIO, segments: Sequence[tuple[Segment, Path]]) -> Non
     record and copied, then the real info frame written over the placeholder. Memory holds one
     segment at a time.
     """
+    if not segments:
+        raise NothingSpeakableError("There is nothing to narrate: the text produced no chapters.")
     header_at = out.tell()
     offsets: list[int] = []
     bitrates: set[int] = set()
@@ -153,7 +153,8 @@ def write_frames(out: BinaryIO, segments: Sequence[tuple[Segment, Path]]) -> Non
     out.seek(0, os.SEEK_END)
 
 
-def _check_segment(index, segment: Segment, info, first, audio: memoryview) -> None:
+def _check_segment(index: int, segment: Segment, info: InfoFrame, first: FrameHeader,
+                   audio: memoryview) -> None:
     """Refuse a segment whose file does not match its record or cannot follow the others."""
     header = info.header
     if (header.version, header.rate, header.channels) != (first.version, first.rate,

@@ -5,8 +5,8 @@ One pipeline for every front end. The CLI calls `narrate`, which streams: each p
 it is spoken, is finished (loudness, encode, decoded check) in an encoder process beside
 synthesis, so memory holds a part or two whatever the length. The workers run the same pieces
 one part per task: `plan_parts` once, `produce_part` (or `render_part` then
-`narration.finish.finish_part`) for each part, and `narration.join.join_segments` at the end; /v1/audio/speech calls `speak_mp3`,
-the same parts finished in-process.
+`narration.finish.finish_part`) for each part, and `narration.join.join_segments` at the end.
+/v1/audio/speech calls `speak_mp3`: the same parts, finished in-process.
 """
 
 from __future__ import annotations
@@ -52,9 +52,10 @@ PART_CHARS = 1200
 of at most about this much, at paragraph ends where possible. Bounds memory (a part is ~14 MB
 per float copy at 44.1 kHz, and finishing holds a few), spreads a chapter over workers, and
 lets an edit re-render a minute rather than a whole chapter."""
-PENDING_PARTS = 2
-"""Rendered parts waiting for the encoder process before synthesis waits: enough to keep it
-busy, few enough to bound memory."""
+PENDING_PARTS = 1
+"""Rendered parts waiting for the encoder process before synthesis waits. Finishing a part takes
+a fraction of the time speaking it does, so one keeps the encoder busy; each one waiting holds
+its audio twice in this process (the pool keeps the arguments until the result is back)."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ def words(count: int) -> str:
 def script(title: str, *sentences: str) -> ChapterScript:
     """A chapter that says its title (if any), then its sentences as one paragraph."""
     utterances = [Utterance(title, title, Pause.TITLE)] if title else []
-    return ChapterScript(title, (*utterances, *(Utterance(s, s, Pause.SENTENCE) for s in sentences)))
+    sentences = tuple(Utterance(s, s, Pause.SENTENCE) for s in sentences)
+    return ChapterScript(title, (*utterances, *sentences))
 
 
 # (chapter index, script, lead): a plain chapter, a chapter in two parts (the second leads with

@@ -1,14 +1,16 @@
 """The sample review narrated end to end by a real voice: chapters, tags, transcript and MP3 agree."""
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
+from mutagen.mp3 import MP3
 
 import voices
 from narration.pipeline import narrate
 from narration.reading import decode_text, read_plain
-from tests.checks import decode, ebur128, id3_chapters, parse_vtt
+from tests.checks import FFMPEG, decode, ebur128, id3_chapters, parse_vtt
 
 pytestmark = pytest.mark.slow
 
@@ -61,3 +63,12 @@ def test_the_mp3_decodes_to_its_length_at_podcast_loudness(narrated):
     lufs, true_peak = ebur128(narrated.mp3)
     assert lufs == pytest.approx(-16, abs=1)
     assert true_peak <= -1.0 + 0.3
+
+
+def test_the_joined_episode_decodes_without_errors_and_players_read_its_length(narrated):
+    errors = subprocess.run([FFMPEG, "-v", "error", "-i", str(narrated.mp3), "-f", "null", "-"],
+                            capture_output=True, text=True)
+    assert errors.returncode == 0 and errors.stdout + errors.stderr == ""
+    seconds = len(decode(narrated.mp3)) / 44100
+    assert MP3(narrated.mp3).info.length == pytest.approx(seconds, abs=0.001)
+    assert narrated.duration == pytest.approx(seconds, abs=0.001)
