@@ -4,6 +4,8 @@ Its console shows the sign-in link, key and feed, then a line per job event; wha
 print goes to the log file it names.
 """
 
+import contextlib
+import http.server
 import json
 import os
 import re
@@ -23,7 +25,7 @@ import pytest
 from cli.embedded import free_port
 from cli.job_events import JobEvents
 from state.db import Database
-from state.models import Job, JobChapter, utcnow
+from state.models import Job, JobPart, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,11 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 class Up:
     """A running `narrator up` and the URL it printed."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, **settings: str):
         self.port = free_port()
         env = {k: v for k, v in os.environ.items()
                if k not in ("REDIS_URL", "DATABASE_URL", "MEDIA_URL", "NARRATOR_VOICES_FILE")}
-        env.update(NARRATOR_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+        env.update(NARRATOR_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT), **settings)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cli", "up", "--port", str(self.port), "--workers", "1"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -139,6 +141,35 @@ def processes_of(up: Up, word: str) -> list[psutil.Process]:
             if word in " ".join(child.cmdline())]
 
 
+REVIEW_PAGE = (b"<!doctype html><html><head><title>Tides | Film Notes</title></head><body>"
+               b"<nav>Home | Reviews | Subscribe</nav><article><h1>Tides</h1>"
+               b"<p>The film follows the tide for two hours, and it never once gets dull.</p>"
+               b"<h2>Verdict</h2><p>See it on the biggest screen you can find.</p></article>"
+               b"<footer>Cookie settings. Share this review.</footer></body></html>")
+
+
+@contextlib.contextmanager
+def serving(page: bytes):
+    """A page on a local HTTP server while the block runs; its URL."""
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/reviews/tides"
+    finally:
+        server.shutdown()
+
+
 @pytest.mark.slow
 def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path):
     up = Up(tmp_path / "data")
@@ -195,7 +226,8 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
     assert up.console().count(up.key) == 2 and up.key not in log  # the banner's two lines
     assert (tmp_path / "data" / "local.key").stat().st_mode & 0o077 == 0
 
-    again = Up(tmp_path / "data")
+    # Links on this machine are allowed, as a self-hoster on a LAN would allow theirs.
+    again = Up(tmp_path / "data", NARRATOR_FETCH_ALLOWED_NETWORKS="127.0.0.0/8")
     try:
         # A worker that dies (Celery's worker can exit on losing Redis) is started again.
         worker = next(child for child in psutil.Process(again.process.pid).children()
@@ -205,6 +237,13 @@ def test_one_command_runs_everything_and_a_second_start_keeps_the_data(tmp_path)
         again_job = again.request("POST", "/api/v1/narrations", {"text": "Still here.",
                                                                  "voice": "male"})
         assert wait_for_status(again, again_job["id"])["status"] == "done"
+        with serving(REVIEW_PAGE) as link:  # a link: fetched and read by a worker, end to end
+            linked = again.request("POST", "/api/v1/narrations", {"url": link, "voice": "male"})
+            linked = wait_for_status(again, linked["id"])
+        assert linked["status"] == "done", linked
+        assert linked["title"] == "Tides" and [c["title"] for c in linked["chapters"]][-1] == "Verdict"
+        with again.open(again.feed_url) as feed:
+            assert f"<link>{link}</link>" in feed.read().decode()
         # the same user carries on, with the same feed (the port differs between the two starts)
         assert again.key == up.key and again.feed_url.endswith(f"/feeds/{token}.xml")
         listed = again.request("GET", "/api/v1/narrations")
@@ -228,13 +267,13 @@ def test_job_events_say_each_event_once_with_what_a_person_needs(tmp_path):
             session.add(Job(id=job_id, status="queued", title=title, voice="male", speed=1.0,
                             source="text", document={}, chapters_total=chapters,
                             created_at=created_at or utcnow(), heartbeat_at=utcnow(),
-                            chapters=[JobChapter(index=i, title=f"Part {i + 1}", status="queued")
-                                      for i in range(chapters)]))
+                            parts=[JobPart(index=i, chapter=i, title=f"Part {i + 1}",
+                                           status="queued") for i in range(chapters)]))
         return job_id
 
     def change(job_id: str, chapter: int | None = None, **values) -> None:
         with database.session() as session:
-            row = session.get(Job, job_id) if chapter is None else session.get(JobChapter, (job_id, chapter))
+            row = session.get(Job, job_id) if chapter is None else session.get(JobPart, (job_id, chapter))
             for key, value in values.items():
                 setattr(row, key, value)
 
