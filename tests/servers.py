@@ -11,6 +11,8 @@ no-op), not by importing them, which would start a second server:
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import pwd
 import secrets
@@ -20,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -397,3 +400,25 @@ def tmpfs(folder: Path, options: str):
         yield folder
     finally:
         subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+@contextlib.contextmanager
+def serving(page: bytes):
+    """A page on a local HTTP server while the block runs; its URL."""
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/reviews/page"
+    finally:
+        server.shutdown()

@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from api_fixtures import BASE_URL, TWO_CHAPTERS, api_key, app, client, error_of, recorder, submit  # noqa: F401
+from tests.servers import serving
 
 NARRATIONS = "/api/v1/narrations"
 MARKDOWN = "# Her\n\nA film about love.\n\n## Story\n\nA man meets a voice.\n\n## Verdict\n\nSee it."
@@ -218,35 +219,15 @@ def test_a_link_is_fetched_by_the_plan_step_and_becomes_the_episodes_link(client
                                                                           tmp_path):
     """The request checks only the link's shape; the plan step fetches and reads it (allowed here
     by NARRATOR_FETCH_ALLOWED_NETWORKS, as on a LAN), and refuses what it may not fetch."""
-    import http.server
-    import threading
-
     page = (b"<html><head><title>Tides: a review</title></head><body><article><h1>Tides</h1>"
             b"<p>The film follows the tide for two hours, and it never gets dull.</p>"
             b"<h2>Verdict</h2><p>See it on the biggest screen you can find.</p></article>"
             b"<footer>Subscribe to our newsletter</footer></body></html>")
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    link = f"http://127.0.0.1:{server.server_port}/tides"
-    try:
+    with serving(page) as link:
         refused = client.post(NARRATIONS, json={"url": link, "voice": "male"}).get_json()
         assert client.get(f"{NARRATIONS}/{refused['id']}").get_json()["error"]["code"] == "url_forbidden"
         monkeypatch.setenv("NARRATOR_FETCH_ALLOWED_NETWORKS", "127.0.0.0/8")
         job = client.post(NARRATIONS, json={"url": link, "voice": "male"}).get_json()
-    finally:
-        server.shutdown()
     job = client.get(f"{NARRATIONS}/{job['id']}").get_json()
     assert job["status"] == "queued" and "Verdict" in [c["title"] for c in job["chapters"]]
     bad = client.post(NARRATIONS, json={"url": "file:///etc/passwd", "voice": "male"})

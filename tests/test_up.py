@@ -4,8 +4,6 @@ Its console shows the sign-in link, key and feed, then a line per job event; wha
 print goes to the log file it names.
 """
 
-import contextlib
-import http.server
 import json
 import os
 import re
@@ -23,6 +21,7 @@ import psutil
 import pytest
 
 from cli.embedded import free_port
+from tests.servers import serving
 from cli.job_events import JobEvents
 from state.db import Database
 from state.models import Job, JobPart, utcnow
@@ -146,28 +145,6 @@ REVIEW_PAGE = (b"<!doctype html><html><head><title>Tides | Film Notes</title></h
                b"<p>The film follows the tide for two hours, and it never once gets dull.</p>"
                b"<h2>Verdict</h2><p>See it on the biggest screen you can find.</p></article>"
                b"<footer>Cookie settings. Share this review.</footer></body></html>")
-
-
-@contextlib.contextmanager
-def serving(page: bytes):
-    """A page on a local HTTP server while the block runs; its URL."""
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/reviews/tides"
-    finally:
-        server.shutdown()
 
 
 @pytest.mark.slow
