@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from tests.browser import (api, browser, chromium_executable, new_tab, page,  # noqa: F401
-                                 page_url, service_app, signed_in)
+from tests.browser import api  # the page fixtures come from the tests.browser plugin
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
