@@ -51,7 +51,7 @@ def run(args) -> int:
           f"{files.vtt.name}")
     _print_names(names)
     if checker:
-        _write_check(checker, names, files.mp3)
+        _write_check(checker, names, files)
     return 0
 
 
@@ -64,14 +64,14 @@ def _checker(engine, speed: float, names):
                         names=[name.word for name in names.names])
 
 
-def _write_check(checker, names, mp3: Path) -> None:
+def _write_check(checker, names, files) -> None:
     """NAME.check.json beside the MP3, and one line about it."""
     from narration.check import summary
     from narration.files import atomic_write_text
     from voices.recognizer import PROVENANCE
 
-    report = checker.report(names=names.to_dict(), model=PROVENANCE)
-    path = mp3.with_suffix(".check.json")
+    report = checker.report(names=names.to_dict(), model=PROVENANCE, cues=files.cues)
+    path = files.mp3.with_suffix(".check.json")
     atomic_write_text(path, json.dumps(report, ensure_ascii=False, indent=2))
     print(f"{summary(report)} ({path.name})")
 

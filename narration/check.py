@@ -291,9 +291,31 @@ class EpisodeCheck:
         self.chapter_seconds.append(chapter.audio.seconds)
         return chapter
 
-    def report(self, *, names: dict | None = None, model: str = "") -> dict:
-        return episode_report([c.to_dict() for c in self.chapters], self.chapter_seconds,
-                              pauses=self.pauses, names=names, model=model)
+    def report(self, *, names: dict | None = None, model: str = "", cues=()) -> dict:
+        """The episode's check. With the episode's `cues` (EpisodeFiles.cues), sentences are
+        placed where the joined episode plays them, which the parts' lengths alone cannot say
+        (each join adds the encoder's delay and padding)."""
+        report = episode_report([c.to_dict() for c in self.chapters], self.chapter_seconds,
+                                pauses=self.pauses, names=names, model=model)
+        if cues:
+            place_sentences(report, cues)
+        return report
+
+
+def place_sentences(report: dict, cues) -> None:
+    """Give each retried or suspect sentence the times of its cue: the next cue with its text,
+    in order, so a sentence said twice in the episode finds its own occurrence."""
+    for key in ("retried", "suspect"):
+        sentences = [s for chapter in report["chapters"] for s in chapter[key]]
+        position = 0
+        for sentence in sentences:
+            for index in range(position, len(cues)):
+                if cues[index].text == sentence.get("text"):
+                    sentence["start"], sentence["end"] = (round(cues[index].start, 3),
+                                                          round(cues[index].end, 3))
+                    position = index + 1
+                    break
+    report["suspect"] = [s for chapter in report["chapters"] for s in chapter["suspect"]]
 
 
 def summary(report: dict) -> str:

@@ -111,7 +111,7 @@ def join_segments(segments: Sequence[tuple[Segment, Path]], metadata: Metadata,
         vtt_temp.write_text(webvtt(placement.cues), encoding="utf-8")
     log.info("joined %d segments into %s: %d chapters, %d cues, %.1f s", len(segments), mp3,
              len(placement.chapters), len(placement.cues), placement.duration)
-    return EpisodeFiles(mp3, json_path, vtt_path, placement.duration)
+    return EpisodeFiles(mp3, json_path, vtt_path, placement.duration, placement.cues)
 
 
 def write_frames(out: BinaryIO, segments: Sequence[tuple[Segment, Path]]) -> None:

@@ -46,6 +46,8 @@ MAX_EXTRA_GAIN_DB = 6.0
 """Gain allowed beyond what loudness alone asks for, to make up for what the limiter takes;
 squashing speech harder sounds worse than being a little quiet."""
 GATE_ABSOLUTE = -70.0
+LOUDNESS_WARNING_LU = 1.0
+"""Missing the target by more than this is worth a warning: the podcast norm allows ±1 LU."""
 
 
 @dataclass(frozen=True)
@@ -221,8 +223,8 @@ def normalize_loudness(audio: Audio, *, target_lufs: float = TARGET_LUFS,
     depth = max(0.0, pre_gain_db - 20 * math.log10(max(float(gain.min()), 1e-9)))
     log.info("loudness %.1f → %.1f LUFS (gain %+.1f dB, limiter down to −%.1f dB)", before,
              after, pre_gain_db, depth)
-    if abs(after - target_lufs) > 0.5:
-        log.warning("episode is %.1f LU off the %.1f LUFS target: its peaks are unusually high",
+    if abs(after - target_lufs) > LOUDNESS_WARNING_LU:
+        log.warning("audio is %.1f LU off the %.1f LUFS target: its peaks are unusually high",
                     abs(after - target_lufs), target_lufs)
     return Audio(out, rate)
 

@@ -25,12 +25,14 @@ ISO639_2 = {"en": "eng", "ja": "jpn", "de": "deu", "fr": "fra", "es": "spa", "it
 
 @dataclass(frozen=True)
 class EpisodeFiles:
-    """Where an episode was written, and its length in seconds."""
+    """Where an episode was written, its length in seconds and its cues (as in the VTT)."""
 
     mp3: Path
     chapters_json: Path
     vtt: Path
     duration: float
+    cues: tuple = ()
+    """`narration.timeline.Cue`s in episode time: where each utterance plays."""
 
 
 def sidecar_paths(mp3_path: str | os.PathLike) -> tuple[Path, Path]:

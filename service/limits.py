@@ -100,7 +100,7 @@ def check_quotas(session: Session, job: Job, *, retry: bool = False) -> None:
     per_day, active_limit = int(config["QUOTA_CHARS_PER_DAY"]), int(config["QUOTA_ACTIVE_JOBS"])
     if retry:
         session.add(JobRetry(id=str(uuid.uuid4()), job_id=job.id, user_id=job.user_id,
-                             chars=job.chars_total))
+                             chars=job.input_chars))
         session.flush()
     if not per_day and not active_limit:
         return

@@ -79,10 +79,16 @@ def recorder() -> QueueRecorder:
     return QueueRecorder()
 
 
+def recorded_app(folder, recorder: QueueRecorder, **overrides):
+    """A real app under `folder` whose queue is `recorder`, which plans what it queues."""
+    app = create_app(app_config(folder, recorder, **overrides))
+    recorder.app = app
+    return app
+
+
 @pytest.fixture
 def app(tmp_path, recorder):
-    app = create_app(app_config(tmp_path, recorder))
-    recorder.app = app
+    app = recorded_app(tmp_path, recorder)
     yield app
     app.extensions["narrator"].db.dispose()
 

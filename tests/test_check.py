@@ -76,7 +76,7 @@ def male():
 def test_a_broken_take_is_caught_retaken_and_reported(tmp_path, male, mode):
     engine = BrokenEngine(male, mode, failures=1)
     check = EpisodeCheck(whisper.load_recognizer(), make_retake(engine, 1.0))
-    files = narrate(read_plain(TEXT), engine, tmp_path / "x.mp3", after_chapter=check)
+    files = narrate(read_plain(TEXT), engine, tmp_path / "x.mp3", after_part=check)
     report = check.report()
     assert engine.broken_takes == 1
     assert report["retried"] == 1 and report["suspect"] == []
@@ -91,7 +91,7 @@ def test_a_broken_take_is_caught_retaken_and_reported(tmp_path, male, mode):
 def test_a_take_that_stays_broken_is_reported_with_its_times(tmp_path, male):
     engine = BrokenEngine(male, "silence", failures=99)
     check = EpisodeCheck(whisper.load_recognizer(), make_retake(engine, 1.0))
-    narrate(read_plain(TEXT), engine, tmp_path / "x.mp3", after_chapter=check)
+    narrate(read_plain(TEXT), engine, tmp_path / "x.mp3", after_part=check)
     report = check.report()
     assert engine.broken_takes == 3  # the take, then two retakes
     [suspect] = report["suspect"]
@@ -156,8 +156,8 @@ def test_suspect_times_are_episode_times_in_every_chapter(tmp_path):
     text = ("First\n\nOne two three four. Five six seven eight.\n\nSecond\n\n"
             "Nine ten eleven twelve. The deaf sentence is never heard at all.\n")
     check = EpisodeCheck(ScriptedRecognizer(engine, "deaf"), make_retake(engine, 1.0))
-    narrate(read_plain(text), engine, tmp_path / "x.mp3", after_chapter=check)
-    report = check.report()
+    files = narrate(read_plain(text), engine, tmp_path / "x.mp3", after_part=check)
+    report = check.report(cues=files.cues)
     [suspect] = report["suspect"]
     assert (suspect["chapter"], suspect["problem"], suspect["retries"]) == (1, "silence", 2)
     vtt = (tmp_path / "x.vtt").read_text()

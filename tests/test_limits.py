@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from api_fixtures import QueueRecorder, app_config, client_for, error_of, make_user
+from api_fixtures import QueueRecorder, app_config, client_for, error_of, make_user, recorded_app
 from service import create_app
 
 TEXT = {"title": "Short", "text": "A short review. It is kind.", "voice": "male"}
@@ -16,7 +16,7 @@ TEXT = {"title": "Short", "text": "A short review. It is kind.", "voice": "male"
 def limited(tmp_path):
     """An app with small limits so a test can reach them."""
     def build(**config):
-        app = create_app(app_config(tmp_path / str(len(apps)), QueueRecorder(), **config))
+        app = recorded_app(tmp_path / str(len(apps)), QueueRecorder(), **config)
         apps.append(app)
         return app
 

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from api_fixtures import (TWO_CHAPTERS, QueueRecorder, app_config, client_for, finish_job,
+from api_fixtures import (TWO_CHAPTERS, QueueRecorder, app_config, recorded_app, client_for, finish_job,
                           make_user, submit)
 from narration.document import Metadata
 from narration.sidecars import chapters_json, webvtt
@@ -53,13 +53,13 @@ context), `headers` {name: [real values]}, `artwork` (an image podcast apps acce
 
 @pytest.fixture(scope="module")
 def api_app(tmp_path_factory):
-    # Speech is synthesized in the request: generated 4096-character inputs would take minutes
-    # each, so this app refuses long ones (422, a documented answer) and stays quick. Quotas
+    # Speech needs the workers, which this app has not (503, a documented answer); long inputs
+    # are refused first (422). Quotas
     # are off (as rate limits are in app_config): generated submissions would soon reach them
     # and then mostly test the 429 (tests/test_limits.py tests that).
-    app = create_app(app_config(tmp_path_factory.mktemp("openapi"), QueueRecorder(),
-                                EVENTS_MAX_SECONDS=0.5, SPEECH_MAX_INPUT=120,
-                                QUOTA_CHARS_PER_DAY=0, QUOTA_ACTIVE_JOBS=0))
+    app = recorded_app(tmp_path_factory.mktemp("openapi"), QueueRecorder(),
+                       EVENTS_MAX_SECONDS=0.5, SPEECH_MAX_INPUT=120,
+                       QUOTA_CHARS_PER_DAY=0, QUOTA_ACTIVE_JOBS=0)
     seed(app)
     yield app
     SEEDS.clear()
@@ -331,7 +331,7 @@ def test_the_podcast_feed_answers_conditional_requests_as_documented(api_app, me
 
 
 def test_a_rate_limited_answer_is_documented(tmp_path):
-    app = create_app(app_config(tmp_path, QueueRecorder(), RATE_LIMIT="", RATE_LIMIT_IP="2/minute"))
+    app = recorded_app(tmp_path, QueueRecorder(), RATE_LIMIT="", RATE_LIMIT_IP="2/minute")
     try:
         case = schema["/feeds/{token}.xml"]["GET"].Case(path_parameters={"token": "EXAMPLE"})
         answers = [case.call_and_validate(app=app, checks=DOCUMENTED) for _ in range(3)]

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import voices
-from api_fixtures import app_config, client_for, error_of, make_user, QueueRecorder  # noqa: F401
+from api_fixtures import app_config, client_for, error_of, make_user, QueueRecorder, recorded_app  # noqa: F401
 from narration.encode import decode_mp3
 from service import create_app
 from voices.catalogue import CatalogueError
@@ -37,7 +37,7 @@ def data_dir(tmp_path_factory):
 def app(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("NARRATOR_DATA_DIR", str(data_dir))
     monkeypatch.delenv("NARRATOR_VOICES_FILE", raising=False)
-    app = create_app(app_config(tmp_path, QueueRecorder()))
+    app = recorded_app(tmp_path, QueueRecorder())
     yield app
     app.extensions["narrator"].db.dispose()
 
@@ -92,7 +92,7 @@ def test_unknown_and_uninstalled_voices_have_no_sample(tmp_path, data_dir, monke
                                   "speaker": None, "language": "en"}]))
     monkeypatch.setenv("NARRATOR_DATA_DIR", str(data_dir))
     monkeypatch.setenv("NARRATOR_VOICES_FILE", str(extra))
-    app = create_app(app_config(tmp_path, QueueRecorder()))
+    app = recorded_app(tmp_path, QueueRecorder())
     anonymous = app.test_client()
     assert error_of(anonymous.get("/api/v1/voices/nobody/sample.mp3"))["code"] == "unknown_voice"
     response = anonymous.get("/api/v1/voices/absent/sample.mp3")
