@@ -351,8 +351,13 @@ def header(response, name: str) -> str:
     return response.headers[name.lower()][0]
 
 
+WORKER_OPERATIONS = ("/v1/audio/speech", "/api/v1/lexicons/preview")
+"""Spoken on the workers, which this app has not (503): tests/test_api_speech.py and
+tests/test_lexicons_api.py call them with a real worker."""
+
+
 @pytest.mark.slow
-@schema.parametrize()
+@schema.exclude(path=list(WORKER_OPERATIONS)).parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])
