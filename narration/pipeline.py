@@ -52,10 +52,11 @@ PART_CHARS = 1200
 of at most about this much, at paragraph ends where possible. Bounds memory (a part is ~14 MB
 per float copy at 44.1 kHz, and finishing holds a few), spreads a chapter over workers, and
 lets an edit re-render a minute rather than a whole chapter."""
-PENDING_PARTS = 1
-"""Rendered parts waiting for the encoder process before synthesis waits. Finishing a part takes
-a fraction of the time speaking it does, so one keeps the encoder busy; each one waiting holds
-its audio twice in this process (the pool keeps the arguments until the result is back)."""
+PENDING_PARTS = 2
+"""Rendered parts in the encoder process's hands (being finished or queued) before synthesis
+waits. Finishing a part takes a fraction of the time speaking it does, but with one, synthesis
+stalled whenever a part came out short; each holds its audio about twice in this process (the
+pool keeps the arguments until the result is back), ~30 MB."""
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,7 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
             concurrent.futures.ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent,
                 initargs=(os.getpid(),)) as encoder:
+        encoder.submit(int)  # start the process now: its imports overlap the first part's speech
         done = narrate_parts(plan_parts(scripts, pauses=pauses), engine, folder, speed=speed,
                              bitrate=bitrate, pauses=pauses, sentences=cache, segments=segments,
                              on_spoken=tracker.spoken, on_part=tracker.start_part,

@@ -93,6 +93,6 @@ def test_processes_sharing_the_cache_see_whole_entries_or_none(tmp_path, segment
     children = [subprocess.Popen([sys.executable, "-c", script, str(n)], cwd=ROOT,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for n in range(4)]
-    results = [child.communicate(timeout=120) for child in children]
+    results = [child.communicate(timeout=600) for child in children]
     assert [child.returncode for child in children] == [0] * 4, results
     assert sum(int(out) for out, _ in results) > 0
