@@ -84,7 +84,7 @@ def place_segments(segments: Sequence[Segment]) -> Placement:
 
 def join_segments(segments: Sequence[tuple[Segment, Path]], metadata: Metadata,
                   mp3_path: str | os.PathLike, *, cover: bytes | None = None,
-                  comment: str = "Narrated by narrator.") -> EpisodeFiles:
+                  comment: str | None = None) -> EpisodeFiles:
     """Write the episode MP3 (ID3v2.3 tags with CHAP/CTOC and cover, one info frame, the
     segments' audio frames) and its chapters JSON and WebVTT sidecars, all or nothing.
 
@@ -102,7 +102,8 @@ def join_segments(segments: Sequence[tuple[Segment, Path]], metadata: Metadata,
         mp3_temp = stack.enter_context(atomic_path(mp3))
         json_temp = stack.enter_context(atomic_path(json_path))
         vtt_temp = stack.enter_context(atomic_path(vtt_path))
-        write_tags(mp3_temp, metadata, placement.chapters, cover=cover, comment=comment)
+        write_tags(mp3_temp, metadata, placement.chapters, cover=cover,
+                   comment=episode_comment(metadata) if comment is None else comment)
         with open(mp3_temp, "r+b") as out:
             out.seek(0, os.SEEK_END)
             write_frames(out, segments)
@@ -166,3 +167,9 @@ def _check_segment(index: int, segment: Segment, info: InfoFrame, first: FrameHe
         raise FrameError(f"segment {index}'s MP3 does not match its record")
     if len(audio) and main_data_begin(audio) != 0:
         raise FrameError(f"segment {index} starts inside a bit reservoir; it cannot be joined")
+
+
+def episode_comment(metadata: Metadata) -> str:
+    """The ID3 comment: the reviewer's rating when the text gave one, and who narrated it."""
+    rating = f"Rating: {metadata.rating}. " if metadata.rating else ""
+    return f"{rating}Narrated by narrator."

@@ -232,3 +232,14 @@ def test_a_link_is_fetched_by_the_plan_step_and_becomes_the_episodes_link(client
     assert job["status"] == "queued" and "Verdict" in [c["title"] for c in job["chapters"]]
     bad = client.post(NARRATIONS, json={"url": "file:///etc/passwd", "voice": "male"})
     assert (bad.status_code, error_of(bad)["code"], error_of(bad)["field"]) == (422, "url_forbidden", "url")
+
+
+def test_a_rating_in_the_text_leads_the_episode_description(client):
+    """Ratings become metadata: the feed's description starts with it (and the ID3 comment
+    carries it, tests/test_join.py)."""
+    text = "Tides\n\n★★★½\n\nThe film follows the tide for two hours, and it never gets dull."
+    job = client.post(NARRATIONS, json={"text": text, "voice": "male"}).get_json()
+    from state import jobs
+    with client.application.extensions["narrator"].db.session(readonly=True) as session:
+        description = jobs.get_job(session, job["id"]).description
+    assert description.startswith("Rating: ") and "follows the tide" in description

@@ -255,3 +255,11 @@ def _pickled(segments) -> str:
     import pickle
 
     return pickle.dumps(segments).hex()
+
+
+def test_the_id3_comment_carries_the_reviews_rating():
+    from narration.document import Metadata
+    from narration.join import episode_comment
+
+    assert episode_comment(Metadata(rating="3.5/4 stars")) == "Rating: 3.5/4 stars. Narrated by narrator."
+    assert episode_comment(Metadata()) == "Narrated by narrator."

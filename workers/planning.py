@@ -82,11 +82,18 @@ def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
     meta = document.metadata
     with db.session() as session:
         recorded = jobs.record_plan(
-            session, job_id, document=document_to_dict(document), description=opening(document),
+            session, job_id, document=document_to_dict(document), description=description(document),
             title=meta.title or meta.headline, author=meta.author, parts=parts)
     log.info("planned job %s: %d chapters in %d parts", job_id,
              len({part.chapter for part in parts}), len(parts))
     return recorded
+
+
+def description(document: Document) -> str:
+    """The episode's description in feeds: the rating, when the text gave one, then the text's
+    opening."""
+    rating = document.metadata.rating
+    return (f"Rating: {rating}.\n\n" if rating else "") + opening(document)
 
 
 def load_part(media: MediaStore, job_id: str, index: int) -> Part:
