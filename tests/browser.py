@@ -112,8 +112,12 @@ def api(page_url: str, path: str) -> str:
 
 def make_address(page) -> str:
     """Press "Make a new address" (agreeing that the old one stops) and read the new address."""
+    from playwright.sync_api import expect
+
+    field = page.get_by_label("Private feed address")
+    before = field.input_value()  # a second address must be waited for, not the first re-read
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Make a new address").click()
-    field = page.get_by_label("Private feed address")
     field.wait_for(timeout=10_000)
+    expect(field).not_to_have_value(before, timeout=10_000)
     return field.input_value()
