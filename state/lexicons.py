@@ -122,11 +122,18 @@ def resolve_lexicon(session: Session, user_id: str, names: Sequence[str] | None 
     if names is None:
         rows = [row for row in list_lexicons(session, user_id) if row.is_default]
     else:
-        rows = []
-        for name in names:
-            row = get_lexicon(session, user_id, name) if isinstance(name, str) else None
-            if row is None:
-                raise UnknownLexicon(f"No lexicon named {str(name)[:80]!r}; see GET "
-                                     "/api/v1/lexicons for yours.", field="lexicons")
-            rows.append(row)
+        rows = named_lexicons(session, user_id, names)
     return merge_lexicons([service_lexicon(settings), *(parsed(row) for row in rows)])
+
+
+def named_lexicons(session: Session, user_id: str, names: Sequence[str]) -> list[UserLexicon]:
+    """The user's lexicons by these names, in order, unparsed (what a request checks before
+    storing a narration); an unknown name raises UnknownLexicon (422, field "lexicons")."""
+    rows = []
+    for name in names:
+        row = get_lexicon(session, user_id, name) if isinstance(name, str) else None
+        if row is None:
+            raise UnknownLexicon(f"No lexicon named {str(name)[:80]!r}; see GET "
+                                 "/api/v1/lexicons for yours.", field="lexicons")
+        rows.append(row)
+    return rows

@@ -35,15 +35,17 @@ def test_every_item_becomes_a_queued_job_in_the_chosen_feed(client, recorder):
 def test_bad_items_get_their_own_errors_and_the_good_ones_are_still_made(client, recorder):
     response = client.post("/api/v1/narrations:batch", json={"items": [
         item("Good"), {"title": "No text", "voice": "male"}, item("Bad voice", "robot"),
-        "not an object", {**item("Own feed"), "feed": None}, {**item("Slow"), "speed": 9}]})
+        "not an object", {**item("Own feed"), "feed": None}, {**item("Slow"), "speed": 9},
+        {**item("Unknown lexicon"), "lexicons": ["nope"]}]})
     assert response.status_code == 202
     body = response.get_json()
-    assert (body["accepted"], body["refused"]) == (1, 5)
+    assert (body["accepted"], body["refused"]) == (1, 6)
     outcome = {r["index"]: (r["status"], r.get("error", {}).get("code"),
                             r.get("error", {}).get("field")) for r in body["items"]}
     assert outcome == {0: (202, None, None), 1: (422, "missing_field", "text"),
                        2: (422, "unknown_voice", "voice"), 3: (422, "invalid_request", None),
-                       4: (422, "invalid_request", "feed"), 5: (422, "invalid_speed", "speed")}
+                       4: (422, "invalid_request", "feed"), 5: (422, "invalid_speed", "speed"),
+                       6: (422, "unknown_lexicon", "lexicons")}
     assert len(recorder.enqueued) == 1
     assert [e["title"] for e in entries(client, default_feed(client))] == ["Good"]
 

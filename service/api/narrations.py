@@ -23,7 +23,7 @@ from service.errors import (InvalidRequestError, JobFinishedError, NotFoundError
                             NotRetryableError, ServiceUnavailableError)
 from service.requests import idempotency_key, parse_narration_request, parse_narration_update
 from state import feeds, jobs
-from state.lexicons import resolve_lexicon
+from state.lexicons import named_lexicons
 from state.voices import voices_for_user
 from state.models import utcnow
 
@@ -50,8 +50,6 @@ def create_narration():
         catalogue = voices_for_user(session, current_user(), services.catalogue)
     wanted = parse_narration_request(request, catalogue)
     with services.db.session() as session:
-        # Names a lexicon the caller does not have: 422 unknown_lexicon, before anything is stored.
-        resolve_lexicon(session, current_user(), wanted.request.get("lexicons"))
         job, created = store_narration(session, wanted, key)
         # A repeat of a submission that was stored but never reached the queue runs it now.
         requeue = not created and never_queued(session, job)
@@ -156,6 +154,8 @@ def store_narration(session, wanted, key: str | None):
     """Store a checked request as the caller's job, in its feed: (job, created). Shared by the
     single and the batch POST."""
     feed = chosen_feed(session, wanted.feed)
+    # Names a lexicon the caller does not have: 422 unknown_lexicon, before anything is stored.
+    named_lexicons(session, current_user(), wanted.request.get("lexicons") or ())
     # A reused key with a different request raises IdempotencyConflict (422) from here.
     job, created = jobs.create_job(
         session, request=wanted.request, voice=wanted.voice.id, speed=wanted.speed,
