@@ -44,7 +44,7 @@ def measure(voice_name: str, lexicon_path: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         files = narrate(document, engine, Path(folder) / "names.mp3", lexicon=lexicon,
-                        after_chapter=check)
+                        after_part=check)
         total = time.perf_counter() - started
     report = check.report()
     return {"voice": voice_name, "lexicon": bool(lexicon_path), "words": report["words"],

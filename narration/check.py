@@ -275,7 +275,7 @@ def make_retake(engine, speed: float) -> Retake:
 
 
 class EpisodeCheck:
-    """Checks chapters as they are rendered (narration.pipeline.narrate's `after_chapter`), then
+    """Checks chapters as they are rendered (narration.pipeline.narrate's `after_part`), then
     gives the episode report. Workers can call `check_chapter` per chapter task instead."""
 
     def __init__(self, recognizer: Recognizer, retake: Retake | None, *,

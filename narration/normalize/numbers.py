@@ -29,25 +29,21 @@ _NOT_PLURALS = frozenset(
 _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 
 
-@functools.cache
-def _inflect_engine():
-    """inflect, imported on the first number spoken: its import alone takes ~2 s (it builds
-    typeguard-checked tables), which every command paid before, even `narrator --help`."""
-    import inflect
-
-    return inflect.engine()
-
-
 def load_tables() -> None:
-    """Load the number tables now, where a process can afford it before its first request:
-    a server's first narration should not wait the ~2 s (more on a busy machine)."""
-    _inflect_engine()
+    """Warm the number readings before a server's first request (kept as the start-up hook:
+    num2words itself imports in milliseconds)."""
+    _words(0)
 
 
-@functools.lru_cache(maxsize=4096)  # inflect is slow per call; texts repeat their numbers
+_BRITISH_JOINS = re.compile(r",| and\b")
+
+
+@functools.lru_cache(maxsize=4096)  # texts repeat their numbers
 def _words(value: int) -> str:
-    """inflect's American reading: no "and", no commas ("one thousand two hundred five")."""
-    return _inflect_engine().number_to_words(value, andword="", comma="")
+    """The American reading, no "and" and no commas ("one thousand two hundred five"): num2words
+    reads the British way, so its joins are dropped. (inflect reads this way itself, but its
+    import took 2–9 s, paid by the first number of every process.)"""
+    return _BRITISH_JOINS.sub("", num2words(value, lang="en"))
 
 
 def digits(text: str) -> str:
@@ -75,7 +71,7 @@ def cardinal(number: str) -> str:
 
 def ordinal(value: int) -> str:
     """7 → "seventh", 22 → "twenty-second", 101 → "one hundred first"."""
-    return _words(_inflect_engine().ordinal(value))
+    return _BRITISH_JOINS.sub("", num2words(value, lang="en", to="ordinal"))
 
 
 def year(value: int) -> str:
