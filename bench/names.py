@@ -3,7 +3,8 @@ and what the recognition check costs.
 
 For each voice: narrate bench/texts/names.txt without the sentence cache, once without and once
 with bench/texts/names.pls, each time with the recognition check (retakes off, so the WER is that
-of first takes). Prints JSON lines; the figures go into docs/performance.md ("Names and
+of first takes). The check's cost is given in wall time and in CPU time: on a shared machine the
+wall time of two multi-threaded steps swings with the load, the CPU time much less. Prints JSON lines; the figures go into docs/performance.md ("Names and
 recognition") by hand, with the date.
 
     .venv/bin/python bench/names.py [--voices male,female]
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -41,11 +43,23 @@ def measure(voice_name: str, lexicon_path: Path | None) -> dict:
     names = find_names(build_script(document, max_chars=engine.max_chars), lexicon=lexicon,
                        guessed=getattr(engine, "guessed_words", None))
     check = EpisodeCheck(recognizer, None, names=[n.word for n in names.names])
+    check_cpu = 0.0
+
+    def timed_check(script, rendered):
+        """The check, with the CPU time it takes (all threads of this process: nothing else
+        runs here meanwhile; the encoder is another process)."""
+        nonlocal check_cpu
+        started_cpu = time.process_time()
+        try:
+            return check(script, rendered)
+        finally:
+            check_cpu += time.process_time() - started_cpu
+
     with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), cpu_seconds()
         files = narrate(document, engine, Path(folder) / "names.mp3", lexicon=lexicon,
-                        after_part=check)
-        total = time.perf_counter() - started
+                        after_part=timed_check)
+        total, total_cpu = time.perf_counter() - started, cpu_seconds() - started_cpu
     report = check.report()
     return {"voice": voice_name, "lexicon": bool(lexicon_path), "words": report["words"],
             "wer": report["wer"], "names": len(names.names),
@@ -55,7 +69,17 @@ def measure(voice_name: str, lexicon_path: Path | None) -> dict:
             "narrate_seconds": round(total - report["seconds"], 1),
             "check_seconds": report["seconds"],
             "check_share": round(report["seconds"] / (total - report["seconds"]), 3),
+            "narrate_cpu": round(total_cpu - check_cpu, 1), "check_cpu": round(check_cpu, 1),
+            "check_cpu_share": round(check_cpu / (total_cpu - check_cpu), 3),
             "date": time.strftime("%Y-%m-%d")}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the encoder process, which narrate
+    joins before it returns)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def per_name(voice_name: str) -> dict:
