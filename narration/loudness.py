@@ -87,6 +87,36 @@ def short_loudness(audio: Audio) -> float:
     return float(-0.691 + 10 * np.log10(max(energies.sum(), 1e-20) / span))
 
 
+MAX_MATCH_DB = 12.0
+"""Largest gain `match_groups` gives: a quote voice further off than this is a broken voice,
+not a quiet one, and the limiter would pay for the rest."""
+
+
+def match_groups(clips: list[np.ndarray], others: list[bool], rate: int) -> list[np.ndarray]:
+    """The clips, those marked in `others` scaled by one gain so that, heard end to end, they are
+    as loud as the unmarked ones: a second voice at the first one's loudness.
+
+    Each group's loudness is measured over its clips joined without pauses (BS.1770 gating, or
+    `short_loudness` for less than a gating block); nothing changes when either group is empty
+    or silent. One gain for the group keeps the second voice's own rise and fall.
+    """
+    def loudness(group: list[np.ndarray]) -> float:
+        if not group:
+            return -math.inf
+        audio = Audio(np.concatenate(group).astype(np.float32), rate)
+        value = integrated_loudness(audio)
+        return value if math.isfinite(value) else short_loudness(audio)
+
+    reference = loudness([clip for clip, other in zip(clips, others) if not other])
+    measured = loudness([clip for clip, other in zip(clips, others) if other])
+    if not (math.isfinite(reference) and math.isfinite(measured)):
+        return clips
+    gain_db = max(-MAX_MATCH_DB, min(MAX_MATCH_DB, reference - measured))
+    gain = np.float32(10 ** (gain_db / 20))
+    log.debug("second voice %.1f LUFS against %.1f: %+.1f dB", measured, reference, gain_db)
+    return [clip * gain if other else clip for clip, other in zip(clips, others)]
+
+
 def block_size(rate: int) -> int:
     """Samples per limiter gain step: about 1.5 ms, and a divisor of the 100 ms gating hop so
     block energies add up to gating blocks exactly."""
