@@ -87,34 +87,40 @@ def short_loudness(audio: Audio) -> float:
     return float(-0.691 + 10 * np.log10(max(energies.sum(), 1e-20) / span))
 
 
-MAX_MATCH_DB = 12.0
-"""Largest gain `match_groups` gives: a quote voice further off than this is a broken voice,
-not a quiet one, and the limiter would pay for the rest."""
+MAX_SHORT_GAIN_DB = 12.0
+"""Largest gain `normalize_groups` gives a group too short to measure by gating."""
 
 
-def match_groups(clips: list[np.ndarray], others: list[bool], rate: int) -> list[np.ndarray]:
-    """The clips, those marked in `others` scaled by one gain so that, heard end to end, they are
-    as loud as the unmarked ones: a second voice at the first one's loudness.
+def normalize_groups(clips: list[np.ndarray], groups: list[bool], rate: int) -> list[np.ndarray]:
+    """The clips with each group (the unmarked and the marked ones in `groups`), heard end to
+    end, brought to the podcast loudness under the true-peak ceiling (`normalize_loudness`):
+    two voices at one loudness.
 
-    Each group's loudness is measured over its clips joined without pauses (BS.1770 gating, or
-    `short_loudness` for less than a gating block); nothing changes when either group is empty
-    or silent. One gain for the group keeps the second voice's own rise and fall.
+    Matching the groups' loudness alone is not enough: the part's own normalization then limits
+    the peakier voice harder (Piper against Kokoro: 1.9 dB more), so each voice meets the
+    ceiling first, and the part's normalization finds them level and leaves them so. A group
+    too short for gated loudness (under 0.4 s) gets the gain its `short_loudness` asks for,
+    at most `MAX_SHORT_GAIN_DB`, and the part's limiter sees to its peaks.
     """
-    def loudness(group: list[np.ndarray]) -> float:
-        if not group:
-            return -math.inf
-        audio = Audio(np.concatenate(group).astype(np.float32), rate)
-        value = integrated_loudness(audio)
-        return value if math.isfinite(value) else short_loudness(audio)
-
-    reference = loudness([clip for clip, other in zip(clips, others) if not other])
-    measured = loudness([clip for clip, other in zip(clips, others) if other])
-    if not (math.isfinite(reference) and math.isfinite(measured)):
-        return clips
-    gain_db = max(-MAX_MATCH_DB, min(MAX_MATCH_DB, reference - measured))
-    gain = np.float32(10 ** (gain_db / 20))
-    log.debug("second voice %.1f LUFS against %.1f: %+.1f dB", measured, reference, gain_db)
-    return [clip * gain if other else clip for clip, other in zip(clips, others)]
+    out = list(clips)
+    for marked in (False, True):
+        indexes = [i for i, group in enumerate(groups) if group == marked and len(clips[i])]
+        if not indexes:
+            continue
+        joined = Audio(np.concatenate([clips[i] for i in indexes]).astype(np.float32), rate)
+        if math.isfinite(integrated_loudness(joined)):
+            leveled = normalize_loudness(joined).samples
+        else:
+            loudness = short_loudness(joined)
+            if not math.isfinite(loudness):
+                continue
+            gain_db = max(-MAX_SHORT_GAIN_DB, min(MAX_SHORT_GAIN_DB, TARGET_LUFS - loudness))
+            leveled = joined.samples * np.float32(10 ** (gain_db / 20))
+        position = 0
+        for i in indexes:
+            out[i] = leveled[position:position + len(clips[i])]
+            position += len(clips[i])
+    return out
 
 
 def block_size(rate: int) -> int:

@@ -187,7 +187,7 @@ def render_part(script: ChapterScript, engine: Engine | Cast, speed: float,
                 cache: SentenceCache | None, on_spoken: SpokenCallback = lambda u, hit: None, *,
                 pauses: Pauses = Pauses()) -> RenderedChapter:
     """Speak a part through the sentence cache and lay it out with its pauses (with a Cast,
-    each utterance by its role's voice, the quotes matched to the narrator's loudness)."""
+    each utterance by its role's voice, each voice brought to one loudness)."""
     return render_chapter(script, make_speaker(engine, speed, cache, on_spoken), pauses=pauses,
                           two_voices=isinstance(engine, Cast))
 

@@ -10,7 +10,7 @@ import numpy as np
 import soxr
 
 from narration.audio import Audio, samples_for
-from narration.loudness import match_groups
+from narration.loudness import normalize_groups
 from narration.script import ChapterScript, Pause, Role, Utterance
 from narration.timeline import Cue, RenderedChapter
 
@@ -91,13 +91,13 @@ def render_chapter(script: ChapterScript, speak: Callable[[Utterance], Audio], *
     (`narration.segment.encode_segment`).
 
     With `two_voices` (a narration with a quote voice), each cue names its reader, and the
-    quotes are brought to the narrator's loudness (`match_groups`) before the part as a whole is
-    brought to the podcast loudness: two engines rarely speak equally loud.
+    narrator's and the quotes' clips are each brought to the podcast loudness
+    (`normalize_groups`) before the part as a whole is: two engines rarely speak equally loud.
     """
     fade = samples_for(pauses.fade, rate)
     clips = [resample(speak(utterance), rate) for utterance in script.utterances]
     if two_voices:
-        clips = match_groups(clips, [u.role == Role.QUOTE for u in script.utterances], rate)
+        clips = normalize_groups(clips, [u.role == Role.QUOTE for u in script.utterances], rate)
     pieces: list[np.ndarray] = []
     cues: list[Cue] = []
     position = 0
