@@ -12,11 +12,11 @@ import webvtt
 
 from narration.audio import Audio
 from narration.cache import SentenceCache
-from narration.document import Chapter, Document, Metadata, document_from_dict, document_to_dict
+from narration.document import Chapter, document_from_dict, document_to_dict
 from narration.engine import Cast
 from narration.loudness import integrated_loudness
 from narration.pipeline import (Part, make_speaker, narrate, part_from_dict, part_key,
-                                part_to_dict, plan_parts, render_part)
+                                part_to_dict, render_part)
 from narration.quotes import MIN_WORDS, quoted_spans, split_quotes
 from narration.reading import read_source
 from narration.render import Pauses
@@ -290,3 +290,30 @@ def test_real_voices_read_quotes_at_the_narrators_loudness(tmp_path):
     assert [c["title"] for c in solo_chapters["chapters"]] == [
         c["title"] for c in chapters["chapters"]]
     assert solo_chapters.keys() == chapters.keys()
+
+
+def test_the_check_retakes_a_quote_in_the_quote_voice_and_keeps_the_voices(tmp_path):
+    from narration.check import EpisodeCheck, make_retake
+    from narration.reading import read_plain
+
+    narrator, quote = ToneEngine(22050), ToneEngine(24000, frequency=330.0)
+
+    class Recognizer:
+        """Hears what either engine was asked to say, except the deaf sentence."""
+
+        def transcribe(self, audio) -> str:
+            said = narrator.spoken + quote.spoken
+            narrator.spoken.clear()
+            quote.spoken.clear()
+            return " ".join(text for text in said if "deaf" not in text)
+
+    takes = []
+    speak = quote.synthesize
+    quote.synthesize = lambda text, speed=1.0: takes.append(text) or speak(text, speed)
+    cast = Cast(narrator, quote)
+    check = EpisodeCheck(Recognizer(), make_retake(cast, 1.0))
+    text = "One two three four.\n\n“The deaf quotation is never heard at all.”\n"
+    files = narrate(read_plain(text), cast, tmp_path / "x.mp3", after_part=check)
+    [suspect] = check.report(cues=files.cues)["suspect"]
+    assert len(takes) == 1 + suspect["retries"] and suspect["retries"] > 0
+    assert "<v Quote>“The deaf quotation is never heard at all.”</v>" in files.vtt.read_text()
