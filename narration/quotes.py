@@ -9,9 +9,11 @@ The rule, by structure rather than by guessing who speaks:
    `Chapter.quotes`) is a quotation whole.
 2. A quotation is a run of text between matching quotation marks: “…”, "…", «…» (also with
    the French inner spaces), „…“ and „…” (German, Polish, Czech), ”…” (Swedish, Finnish).
-   Only the outermost marks count: ‘…’ and any marks inside belong to the quotation
-   (« Il a dit “non” » is one quotation). Single quotes are never quotation marks here, since
-   they are also apostrophes ("the film's", "rock 'n' roll").
+   Only the outermost marks count: ‘…’ and any marks of another kind inside belong to the
+   quotation (« Il a dit “non” » is one quotation); a quotation ends at the first mark that
+   closes its kind (typography nests with another kind of mark, never the same one). Single
+   quotes are never quotation marks here, since they are also apostrophes ("the film's",
+   "rock 'n' roll").
 3. A quotation goes to the second voice when it has at least `MIN_WORDS` words, or when it
    stands alone: it is the whole paragraph, or a whole sentence of it (nothing but a colon or a
    sentence's end before it, and it ends a sentence itself or the paragraph). Shorter quotations
@@ -19,6 +21,10 @@ The rule, by structure rather than by guessing who speaks:
 4. An opening mark without its closing mark (unbalanced, a typo, a quotation that runs into the
    next paragraph) opens nothing: the narrator reads on. A straight " opens only where a word
    starts after it and closes only where a word ended before it.
+
+Finding them takes time linear in the paragraph, whatever its marks (the plan step's promise):
+each kind of mark's closing search only moves forward (`_Closers`), and the checks around a
+quotation look at a few characters either side.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ _CLOSERS = {"“": "”", "«": "»", "„": "“”", '"': '"', "”": "”"}
 _AMBIGUOUS = {'"', "”"}
 """Marks that both open and close: they open only before a word, after a space or the start."""
 _SENTENCE_END = ".!?…"
+_CONTEXT = 40
+"""Characters either side of a quotation that `_counts` looks at."""
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 
@@ -40,10 +48,11 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each outermost quotation in `text`, marks included, in order; an
     unbalanced opening mark is skipped."""
     spans: list[tuple[int, int]] = []
+    closers = _Closers(text)
     index = 0
     while index < len(text):
         if _opens(text, index):
-            end = _closing(text, index)
+            end = closers.after(text[index], index)
             if end is not None:
                 spans.append((index, end + 1))
                 index = end + 1
@@ -89,26 +98,34 @@ def _closes(text: str, index: int, opener: str) -> bool:
     return text[index] not in _AMBIGUOUS or (index > 0 and not text[index - 1].isspace())
 
 
-def _closing(text: str, start: int) -> int | None:
-    """Index of the mark that closes the one at `start`, or None. The same unambiguous mark
-    opening again inside (« … « … » … ») nests."""
-    opener, depth = text[start], 0
-    for index in range(start + 1, len(text)):
-        if _closes(text, index, opener):
-            if depth == 0:
-                return index
-            depth -= 1
-        elif text[index] == opener and opener not in _AMBIGUOUS:
-            depth += 1
-    return None
+class _Closers:
+    """The next mark that closes each kind of opening mark, after a position. Asked with rising
+    positions, each kind's search only moves forward, so a text full of marks that never close
+    ("““““…") is still read in linear time."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.found: dict[str, int | None] = {}
+        """Opening mark → where its last search ended: a closing mark, or None for none left."""
+
+    def after(self, opener: str, start: int) -> int | None:
+        """Index of the first mark after `start` that closes `opener`, or None."""
+        index = self.found.get(opener, -1)
+        if index is None or index > start:
+            return index
+        index = start + 1
+        while index < len(self.text) and not _closes(self.text, index, opener):
+            index += 1
+        self.found[opener] = index if index < len(self.text) else None
+        return self.found[opener]
 
 
 def _counts(text: str, start: int, end: int) -> bool:
     """Long enough, or a sentence of its own (rule 3)."""
     if len(_WORD.findall(text[start:end])) >= MIN_WORDS:
         return True
-    before = text[:start].rstrip()
-    after = text[end:].lstrip()
+    before = text[max(0, start - _CONTEXT):start].rstrip()
+    after = text[end:end + _CONTEXT].lstrip()
     starts_alone = not before or before[-1] in _SENTENCE_END + ":" or (
         before[-1] in "”»“\"" and before.rstrip("”»“\"")[-1:] in _SENTENCE_END)
     inside = text[start + 1:end - 1].rstrip()
