@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path,
                    help="the MP3 to write (default: the input's name with .mp3)")
     p.add_argument("--voice", default="female", help="a voice id or alias (see `narrator voices`)")
+    p.add_argument("--quote-voice", metavar="VOICE",
+                   help="a second voice for block quotes and quoted dialogue (default: none, "
+                        "the one voice reads everything)")
     p.add_argument("--speed", type=float, default=1.0, help="0.5 to 2.0 (default 1.0)")
     p.add_argument("--format", choices=("auto", "plain", "markdown"), default="auto",
                    help="how to read the input (default: by file extension)")

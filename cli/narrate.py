@@ -10,6 +10,7 @@ from pathlib import Path
 import voices
 from cli.progress import ProgressBar
 from narration.cache import SentenceCache
+from narration.engine import engine_for
 from narration.errors import InvalidTextError
 from narration.lexicon import merge_lexicons, read_lexicon_files, service_lexicon
 from narration.names import find_names
@@ -32,10 +33,12 @@ def run(args) -> int:
     output = args.output or _default_output(args.input)
     cover = _read_cover(args.cover) if args.cover else None
     lexicon = merge_lexicons([service_lexicon(settings), read_lexicon_files(args.lexicon)])
-    voice = voices.load_catalogue().find(args.voice)
-    engine = voices.load_engine(voice)
+    catalogue = voices.load_catalogue()
+    voice = catalogue.find(args.voice)
+    quote_voice = catalogue.find(args.quote_voice, field="quote_voice") if args.quote_voice else None
+    engine = voices.load_voices(voice, quote_voice)
     names = find_names(build_script(document, max_chars=engine.max_chars), lexicon=lexicon,
-                       guessed=getattr(engine, "guessed_words", None))
+                       guessed=getattr(engine_for(engine, "narrator"), "guessed_words", None))
     cache = segments = None
     if not args.no_cache and settings.cache_size > 0:
         cache = SentenceCache(settings.sentence_cache_dir, settings.cache_size)

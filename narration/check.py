@@ -178,7 +178,8 @@ def check_chapter(script: ChapterScript, chapter: RenderedChapter, recognizer: R
     if replaced:
         takes = iter(clips)
         chapter = render_chapter(script, lambda _utterance: next(takes), pauses=pauses,
-                                 rate=chapter.audio.rate)
+                                 rate=chapter.audio.rate,
+                                 two_voices=any(cue.voice for cue in chapter.cues))
     for index, (utterance, cue, result) in enumerate(zip(script.utterances, chapter.cues, scores)):
         report.words += result.words
         report.errors += result.errors

@@ -46,6 +46,9 @@ class Chapter:
 
     title: str
     paragraphs: tuple[str, ...]
+    quotes: frozenset[int] = frozenset()
+    """Indexes of the paragraphs that are block quotes in the source (Markdown `>`, HTML
+    `<blockquote>`): read by the quote voice when the narration has one."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,9 @@ def document_to_dict(document: Document) -> dict:
     """A JSON-ready form, so a queued job can store exactly what was read."""
     return {
         "metadata": {**vars(document.metadata), "cast": list(document.metadata.cast)},
-        "chapters": [{"title": c.title, "paragraphs": list(c.paragraphs)} for c in document.chapters],
+        "chapters": [{"title": c.title, "paragraphs": list(c.paragraphs),
+                      **({"quotes": sorted(c.quotes)} if c.quotes else {})}
+                     for c in document.chapters],
         "introduction": document.introduction,
         "extras": document.extras,
     }
@@ -76,7 +81,8 @@ def document_from_dict(data: dict) -> Document:
     meta["cast"] = tuple(meta.get("cast", ()))
     return Document(
         metadata=Metadata(**meta),
-        chapters=tuple(Chapter(c["title"], tuple(c["paragraphs"])) for c in data["chapters"]),
+        chapters=tuple(Chapter(c["title"], tuple(c["paragraphs"]), frozenset(c.get("quotes", ())))
+                       for c in data["chapters"]),
         introduction=data.get("introduction", ""),
         extras=data.get("extras", {}),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Protocol
 
 from narration.audio import Audio
@@ -44,9 +45,46 @@ class PhonemeEngine(Engine, Protocol):
         ...
 
 
-def synthesize_utterance(engine: Engine, utterance, speed: float = 1.0) -> Audio:
-    """Speak an utterance: its IPA overrides through engines that take phonemes, else its
-    spoken text (which already holds the lexicon's aliases, the fallback for other engines)."""
+@dataclass(frozen=True)
+class Cast:
+    """The engines of a narration read by two voices: the narrator's, and the quote voice's for
+    utterances with the quote role (narration.script.Role). Passed wherever an engine goes;
+    each utterance is spoken, and cached, by its own role's engine (`engine_for`)."""
+
+    narrator: Engine
+    quote: Engine
+
+    @property
+    def identity(self) -> str:
+        """Both voices: a part's segment-cache key changes with either."""
+        return f"{self.narrator.identity}|quote:{self.quote.identity}"
+
+    @property
+    def sample_rate(self) -> int:
+        return self.narrator.sample_rate
+
+    @property
+    def max_chars(self) -> int:
+        """The shorter limit of the two, so every utterance suits whichever voice reads it."""
+        return min(self.narrator.max_chars, self.quote.max_chars)
+
+    def synthesize(self, text: str, speed: float = 1.0) -> Audio:
+        return self.narrator.synthesize(text, speed)
+
+
+def engine_for(engine: Engine | Cast, role) -> Engine:
+    """The engine that reads an utterance of `role` ("narrator" or "quote"): a Cast's own for
+    that role; a single engine reads everything."""
+    if isinstance(engine, Cast):
+        return engine.quote if role == "quote" else engine.narrator
+    return engine
+
+
+def synthesize_utterance(engine: Engine | Cast, utterance, speed: float = 1.0) -> Audio:
+    """Speak an utterance through its role's engine: its IPA overrides through engines that
+    take phonemes, else its spoken text (which already holds the lexicon's aliases, the fallback
+    for other engines)."""
+    engine = engine_for(engine, getattr(utterance, "role", "narrator"))
     if utterance.phonemes and hasattr(engine, "synthesize_phonemes"):
         return engine.synthesize_phonemes(utterance.spoken, utterance.phonemes, speed)
     return engine.synthesize(utterance.spoken, speed)

@@ -67,7 +67,8 @@ def place_segments(segments: Sequence[Segment]) -> Placement:
             raise ValueError("all segments must have the same sample rate to be joined")
         start = frames_before * segment.frame_samples + segment.delay - first_delay
         cues += [Cue((start + round(cue.start * rate)) / rate,
-                     (start + round(cue.end * rate)) / rate, cue.text) for cue in segment.cues]
+                     (start + round(cue.end * rate)) / rate, cue.text, cue.voice)
+                 for cue in segment.cues]
         if index == 0 or segment.chapter != segments[index - 1].chapter:
             if segment.chapter in seen:
                 raise ValueError(f"the parts of chapter {segment.chapter} are not consecutive")

@@ -87,6 +87,42 @@ def short_loudness(audio: Audio) -> float:
     return float(-0.691 + 10 * np.log10(max(energies.sum(), 1e-20) / span))
 
 
+MAX_SHORT_GAIN_DB = 12.0
+"""Largest gain `normalize_groups` gives a group too short to measure by gating."""
+
+
+def normalize_groups(clips: list[np.ndarray], groups: list[bool], rate: int) -> list[np.ndarray]:
+    """The clips with each group (the unmarked and the marked ones in `groups`), heard end to
+    end, brought to the podcast loudness under the true-peak ceiling (`normalize_loudness`):
+    two voices at one loudness.
+
+    Matching the groups' loudness alone is not enough: the part's own normalization then limits
+    the peakier voice harder (Piper against Kokoro: 1.9 dB more), so each voice meets the
+    ceiling first, and the part's normalization finds them level and leaves them so. A group
+    too short for gated loudness (under 0.4 s) gets the gain its `short_loudness` asks for,
+    at most `MAX_SHORT_GAIN_DB`, and the part's limiter sees to its peaks.
+    """
+    out = list(clips)
+    for marked in (False, True):
+        indexes = [i for i, group in enumerate(groups) if group == marked and len(clips[i])]
+        if not indexes:
+            continue
+        joined = Audio(np.concatenate([clips[i] for i in indexes]).astype(np.float32), rate)
+        if math.isfinite(integrated_loudness(joined)):
+            leveled = normalize_loudness(joined).samples
+        else:
+            loudness = short_loudness(joined)
+            if not math.isfinite(loudness):
+                continue
+            gain_db = max(-MAX_SHORT_GAIN_DB, min(MAX_SHORT_GAIN_DB, TARGET_LUFS - loudness))
+            leveled = joined.samples * np.float32(10 ** (gain_db / 20))
+        position = 0
+        for i in indexes:
+            out[i] = leveled[position:position + len(clips[i])]
+            position += len(clips[i])
+    return out
+
+
 def block_size(rate: int) -> int:
     """Samples per limiter gain step: about 1.5 ms, and a divisor of the 100 ms gating hop so
     block energies add up to gating blocks exactly."""

@@ -31,7 +31,8 @@ from narration.cache import SentenceCache, cache_key, quantize
 from narration.cover import render_cover
 from narration.document import Document
 from narration.encode import DEFAULT_BITRATE, ENCODER_VERSION
-from narration.engine import MAX_SPEED, MIN_SPEED, Engine, spoken_key, synthesize_utterance
+from narration.engine import (MAX_SPEED, MIN_SPEED, Cast, Engine, engine_for, spoken_key,
+                              synthesize_utterance)
 from narration.errors import InvalidSpeedError
 from narration.lexicon import apply_to_scripts
 from narration.finish import exit_with_parent, finish_part
@@ -39,7 +40,7 @@ from narration.join import join_segments, write_frames
 from narration.loudness import TARGET_LUFS, TRUE_PEAK_CEILING
 from narration.normalize import NORMALIZER_VERSION
 from narration.render import OUTPUT_RATE, Pauses, render_chapter
-from narration.script import ChapterScript, Pause, Utterance, build_script
+from narration.script import ChapterScript, Pause, Role, Utterance, build_script
 from narration.segment import JSON_VERSION as SEGMENT_JSON_VERSION, Segment
 from narration.segment_cache import SegmentCache
 from narration.tags import EpisodeFiles
@@ -95,16 +96,19 @@ class Part:
 
 
 def part_to_dict(part: Part) -> dict:
-    """A JSON-ready part, as the plan task stores it for the part's task."""
+    """A JSON-ready part, as the plan task stores it for the part's task; an utterance's role
+    is a fifth item when it is not the narrator's."""
     return {"chapter": part.chapter, "title": part.script.title, "lead": part.lead,
-            "utterances": [[u.text, u.spoken, u.pause.value, [list(p) for p in u.phonemes]]
+            "utterances": [[u.text, u.spoken, u.pause.value, [list(p) for p in u.phonemes],
+                            *([u.role.value] if u.role != Role.NARRATOR else [])]
                            for u in part.script.utterances]}
 
 
 def part_from_dict(data: dict) -> Part:
     """The inverse of `part_to_dict`."""
-    utterances = tuple(Utterance(text, spoken, Pause(pause), tuple(map(tuple, phonemes)))
-                       for text, spoken, pause, phonemes in data["utterances"])
+    utterances = tuple(Utterance(text, spoken, Pause(pause), tuple(map(tuple, phonemes)),
+                                 Role(role[0]) if role else Role.NARRATOR)
+                       for text, spoken, pause, phonemes, *role in data["utterances"])
     return Part(data["chapter"], ChapterScript(data["title"], utterances), data["lead"])
 
 
@@ -158,12 +162,15 @@ def _split(utterances: tuple[Utterance, ...], max_chars: int) -> list[tuple[Utte
     return pieces
 
 
-def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
+def make_speaker(engine: Engine | Cast, speed: float, cache: SentenceCache | None,
                  on_spoken: SpokenCallback = lambda u, hit: None) -> Callable[[Utterance], Audio]:
-    """A `speak(utterance)` that asks the sentence cache first and stores what the engine makes."""
+    """A `speak(utterance)` that asks the sentence cache first and stores what the engine makes.
+    A sentence is keyed by the engine that reads it (its role's, with a Cast), so a quote and
+    the same words said by the narrator are two entries."""
 
     def speak(utterance: Utterance) -> Audio:
-        key = cache_key(engine.identity, speed, spoken_key(utterance), NORMALIZER_VERSION)
+        key = cache_key(engine_for(engine, utterance.role).identity, speed,
+                        spoken_key(utterance), NORMALIZER_VERSION)
         audio = cache.get(key) if cache else None
         hit = audio is not None
         if not hit:
@@ -176,24 +183,28 @@ def make_speaker(engine: Engine, speed: float, cache: SentenceCache | None,
     return speak
 
 
-def render_part(script: ChapterScript, engine: Engine, speed: float,
+def render_part(script: ChapterScript, engine: Engine | Cast, speed: float,
                 cache: SentenceCache | None, on_spoken: SpokenCallback = lambda u, hit: None, *,
                 pauses: Pauses = Pauses()) -> RenderedChapter:
-    """Speak a part through the sentence cache and lay it out with its pauses."""
-    return render_chapter(script, make_speaker(engine, speed, cache, on_spoken), pauses=pauses)
+    """Speak a part through the sentence cache and lay it out with its pauses (with a Cast,
+    each utterance by its role's voice, each voice brought to one loudness)."""
+    return render_chapter(script, make_speaker(engine, speed, cache, on_spoken), pauses=pauses,
+                          two_voices=isinstance(engine, Cast))
 
 
-def part_key(part: Part, engine: Engine, speed: float, bitrate: str, pauses: Pauses) -> str:
+def part_key(part: Part, engine: Engine | Cast, speed: float, bitrate: str, pauses: Pauses) -> str:
     """The segment-cache key of a part narrated by `engine`: everything that changes its bytes
     or its record, hashed.
 
     The utterances with their original wording (the cues), spoken form (with any lexicon
-    phonemes) and pause; the lead; the
+    phonemes), pause and role (when not the narrator's); the lead; the
     voice; speed and bitrate; the pause and fade lengths; and the versions of the normalizer,
     the encoder, the loudness target and the record format. Not the chapter's index or title:
     a part moved elsewhere in the text is the same sound.
     """
-    fields = [[[u.text, spoken_key(u), u.pause.value] for u in part.script.utterances],
+    fields = [[[u.text, spoken_key(u), u.pause.value, *([u.role.value] if u.role != Role.NARRATOR
+                                                        else [])]
+               for u in part.script.utterances],
               f"{part.lead:.4f}", engine.identity, f"{speed:.3f}", bitrate,
               [getattr(pauses, field.name) for field in dataclasses.fields(pauses)],
               NORMALIZER_VERSION, ENCODER_VERSION, TARGET_LUFS, TRUE_PEAK_CEILING, OUTPUT_RATE,
@@ -213,7 +224,7 @@ def cached_part(part: Part, key: str, segments: SegmentCache | None, mp3_path: s
     return segment
 
 
-def produce_part(part: Part, engine: Engine, mp3_path: str | Path, *, speed: float = 1.0,
+def produce_part(part: Part, engine: Engine | Cast, mp3_path: str | Path, *, speed: float = 1.0,
                  bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
                  sentences: SentenceCache | None = None, segments: SegmentCache | None = None,
                  on_spoken: SpokenCallback = lambda u, hit: None) -> Segment:
@@ -228,7 +239,7 @@ def produce_part(part: Part, engine: Engine, mp3_path: str | Path, *, speed: flo
     return segment
 
 
-def narrate_parts(parts: Sequence[Part], engine: Engine, folder: str | Path, *,
+def narrate_parts(parts: Sequence[Part], engine: Engine | Cast, folder: str | Path, *,
                   speed: float = 1.0, bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
                   sentences: SentenceCache | None = None, segments: SegmentCache | None = None,
                   on_spoken: SpokenCallback = lambda u, hit: None,
@@ -271,7 +282,7 @@ def narrate_parts(parts: Sequence[Part], engine: Engine, folder: str | Path, *,
     return [(future.result(), path) for future, path in finished]
 
 
-def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float = 1.0,
+def narrate(document: Document, engine: Engine | Cast, mp3_path: Path, *, speed: float = 1.0,
             cache: SentenceCache | None = None, cover: bytes | None = None,
             bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
             on_progress: ProgressCallback | None = None,
@@ -284,7 +295,8 @@ def narrate(document: Document, engine: Engine, mp3_path: Path, *, speed: float 
     with "spawn", so a script that calls this needs the usual `if __name__ == "__main__":`.
     """
     check_speed(speed)
-    scripts = apply_to_scripts(build_script(document, max_chars=engine.max_chars), lexicon)
+    scripts = apply_to_scripts(build_script(document, max_chars=engine.max_chars,
+                                            quotes=isinstance(engine, Cast)), lexicon)
     tracker = _Tracker(scripts, on_progress)
     meta = document.metadata
     cover = cover or render_cover(meta.title or scripts[0].title, meta.headline)

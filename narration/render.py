@@ -10,13 +10,16 @@ import numpy as np
 import soxr
 
 from narration.audio import Audio, samples_for
-from narration.script import ChapterScript, Pause, Utterance
+from narration.loudness import normalize_groups
+from narration.script import ChapterScript, Pause, Role, Utterance
 from narration.timeline import Cue, RenderedChapter
 
 log = logging.getLogger(__name__)
 
 OUTPUT_RATE = 44100
 """Sample rate of everything after synthesis; Apple asks for 44.1 or 48 kHz."""
+NARRATOR_LABEL, QUOTE_LABEL = "Narrator", "Quote"
+"""The readers' names in a two-voice transcript (WebVTT `<v Narrator>`, `<v Quote>`)."""
 
 
 @dataclass(frozen=True)
@@ -78,22 +81,32 @@ def fade_edges(samples: np.ndarray, fade_samples: int) -> np.ndarray:
 
 
 def render_chapter(script: ChapterScript, speak: Callable[[Utterance], Audio], *,
-                   pauses: Pauses = Pauses(), rate: int = OUTPUT_RATE) -> RenderedChapter:
+                   pauses: Pauses = Pauses(), rate: int = OUTPUT_RATE,
+                   two_voices: bool = False) -> RenderedChapter:
     """Speak each utterance in order and lay the clips end to end with their pauses.
 
     Cue times come from integer sample counts, so they are exact to the sample. Nothing is
     trimmed from engine output: what the engine returns is where the cue is. No pause follows
     the last utterance: the silence before the next chapter or part is that one's lead
     (`narration.segment.encode_segment`).
+
+    With `two_voices` (a narration with a quote voice), each cue names its reader, and the
+    narrator's and the quotes' clips are each brought to the podcast loudness
+    (`normalize_groups`) before the part as a whole is: two engines rarely speak equally loud.
     """
     fade = samples_for(pauses.fade, rate)
+    clips = [resample(speak(utterance), rate) for utterance in script.utterances]
+    if two_voices:
+        clips = normalize_groups(clips, [u.role == Role.QUOTE for u in script.utterances], rate)
     pieces: list[np.ndarray] = []
     cues: list[Cue] = []
     position = 0
     for index, utterance in enumerate(script.utterances):
-        clip = fade_edges(resample(speak(utterance), rate), fade)
+        clip = fade_edges(clips[index], fade)
         pieces.append(clip)
-        cues.append(Cue(position / rate, (position + len(clip)) / rate, utterance.text))
+        label = "" if not two_voices else QUOTE_LABEL if utterance.role == Role.QUOTE \
+            else NARRATOR_LABEL
+        cues.append(Cue(position / rate, (position + len(clip)) / rate, utterance.text, label))
         position += len(clip)
         if index < len(script.utterances) - 1:
             gap = samples_for(pauses.after(utterance.pause), rate)

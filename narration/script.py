@@ -8,6 +8,7 @@ from enum import Enum
 from narration.document import Document
 from narration.errors import NothingSpeakableError
 from narration.normalize import is_speakable, normalize
+from narration.quotes import split_quotes
 from narration.sentences import split_long, split_sentences
 
 
@@ -18,6 +19,13 @@ class Pause(str, Enum):
     PARAGRAPH = "paragraph"
     TITLE = "title"
     """After a chapter title or the introduction."""
+
+
+class Role(str, Enum):
+    """Who reads an utterance: the narration's voice, or the quote voice when one is chosen."""
+
+    NARRATOR = "narrator"
+    QUOTE = "quote"
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class Utterance:
     pause: Pause = Pause.SENTENCE
     phonemes: tuple[tuple[str, str], ...] = ()
     """(words of `spoken`, IPA) from a lexicon, for engines that take phonemes (narration.lexicon)."""
+    role: Role = Role.NARRATOR
+    """Quotations (narration.quotes) are `Role.QUOTE` when the narration has a quote voice."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +55,14 @@ OPENING_TITLE = "Introduction"
 """Chapter title for the text before the first heading when the text has no headline."""
 
 
-def build_script(document: Document, *, max_chars: int) -> tuple[ChapterScript, ...]:
+def build_script(document: Document, *, max_chars: int,
+                 quotes: bool = False) -> tuple[ChapterScript, ...]:
     """Turn a Document into chapters of utterances, each short enough for the engine.
 
     The spoken introduction opens the first chapter; every titled chapter starts by saying its
-    title. Utterances with nothing to say (an emoji-only line) are dropped.
+    title. Utterances with nothing to say (an emoji-only line) are dropped. With `quotes`, block
+    quotes and quotations (narration.quotes) become utterances of their own with `Role.QUOTE`,
+    a sentence cut where a quotation starts or ends; without, every utterance is the narrator's.
     """
     scripts = []
     for index, chapter in enumerate(document.chapters):
@@ -58,8 +71,11 @@ def build_script(document: Document, *, max_chars: int) -> tuple[ChapterScript, 
             utterances += _paragraph_utterances(document.introduction, max_chars, Pause.TITLE)
         if chapter.title:
             utterances += _paragraph_utterances(chapter.title, max_chars, Pause.TITLE)
-        for paragraph in chapter.paragraphs:
-            utterances += _paragraph_utterances(paragraph, max_chars, Pause.PARAGRAPH)
+        for number, paragraph in enumerate(chapter.paragraphs):
+            runs = None
+            if quotes:
+                runs = [(paragraph, True)] if number in chapter.quotes else split_quotes(paragraph)
+            utterances += _paragraph_utterances(paragraph, max_chars, Pause.PARAGRAPH, runs)
         if utterances:
             title = chapter.title or document.metadata.headline or OPENING_TITLE
             scripts.append(ChapterScript(title, tuple(utterances)))
@@ -69,16 +85,20 @@ def build_script(document: Document, *, max_chars: int) -> tuple[ChapterScript, 
     return tuple(scripts)
 
 
-def _paragraph_utterances(paragraph: str, max_chars: int, last_pause: Pause) -> list[Utterance]:
-    """Sentences of one paragraph, over-long ones split, the last one followed by `last_pause`."""
+def _paragraph_utterances(paragraph: str, max_chars: int, last_pause: Pause,
+                          runs: list[tuple[str, bool]] | None = None) -> list[Utterance]:
+    """Sentences of one paragraph, over-long ones split, the last one followed by `last_pause`;
+    with `runs` ((text, is_quotation) from narration.quotes), each run's sentences in its role."""
     utterances = []
-    for sentence in split_sentences(paragraph):
-        for piece, spoken in _pieces(sentence, max_chars):
-            if is_speakable(spoken):
-                utterances.append(Utterance(piece, spoken))
+    for run, quoted in runs if runs is not None else [(paragraph, False)]:
+        role = Role.QUOTE if quoted else Role.NARRATOR
+        for sentence in split_sentences(run):
+            for piece, spoken in _pieces(sentence, max_chars):
+                if is_speakable(spoken):
+                    utterances.append(Utterance(piece, spoken, role=role))
     if utterances:
         last = utterances[-1]
-        utterances[-1] = Utterance(last.text, last.spoken, last_pause)
+        utterances[-1] = Utterance(last.text, last.spoken, last_pause, role=last.role)
     return utterances
 
 

@@ -84,7 +84,8 @@ def encode_segment(rendered: RenderedChapter, mp3_path: str | os.PathLike, *, ch
         raise FrameError(f"the encoder's info frame ({info.frames} frames, delay {info.delay}, "
                          f"padding {info.padding}) does not add up to {len(pcm)} samples")
     offset = lead_samples / rate
-    cues = tuple(Cue(offset + cue.start, offset + cue.end, cue.text) for cue in rendered.cues)
+    cues = tuple(Cue(offset + cue.start, offset + cue.end, cue.text, cue.voice)
+                 for cue in rendered.cues)
     log.info("segment %r (chapter %d): %.1f s, %d frames, %.1f LUFS, %.2f dBTP", rendered.title,
              chapter, len(pcm) / rate, info.frames, loudness.lufs, loudness.true_peak)
     return Segment(rendered.title, chapter, rate, len(pcm), lead_samples, info.delay,
@@ -96,7 +97,8 @@ def segment_to_json(segment: Segment) -> bytes:
     record = {"version": JSON_VERSION, "title": segment.title, "chapter": segment.chapter,
               "rate": segment.rate, "samples": segment.samples, "lead": segment.lead,
               "delay": segment.delay, "padding": segment.padding, "frames": segment.frames,
-              "cues": [[cue.start, cue.end, cue.text] for cue in segment.cues]}
+              "cues": [[cue.start, cue.end, cue.text, *([cue.voice] if cue.voice else [])]
+                       for cue in segment.cues]}
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -107,8 +109,9 @@ def segment_from_json(data: bytes) -> Segment:
         if record.get("version") != JSON_VERSION:
             raise ValueError(f"segment record version {record.get('version')!r} is not "
                              f"{JSON_VERSION}")
-        cues = tuple(Cue(float(start), float(end), str(text))
-                     for start, end, text in record["cues"])
+        # A cue is [start, end, text], with its voice as a fourth item when it has one.
+        cues = tuple(Cue(float(start), float(end), str(text), str(voice[0]) if voice else "")
+                     for start, end, text, *voice in record["cues"])
         return Segment(str(record["title"]), int(record["chapter"]), int(record["rate"]),
                        int(record["samples"]), int(record["lead"]), int(record["delay"]),
                        int(record["padding"]), int(record["frames"]), cues)

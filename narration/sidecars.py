@@ -51,11 +51,23 @@ def vtt_text(text: str) -> str:
     return one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def vtt_voice(name: str) -> str:
+    """A WebVTT voice annotation's text: one line, without the characters that end it (&, <, >)
+    or would be read as timings."""
+    return re.sub(r"\s+", " ", name).replace("&", "&amp;").replace("<", "").replace(">", "").strip()
+
+
 def webvtt(cues: Sequence[Cue]) -> str:
-    """A WebVTT transcript with one cue per utterance, in its original wording."""
+    """A WebVTT transcript with one cue per utterance, in its original wording.
+
+    Cues with a voice (a narration read by two voices) open with a voice span,
+    `<v Quote>…`, which podcast apps show as the speaker; without voices the text stands alone.
+    """
     blocks = ["WEBVTT"]
     for number, cue in enumerate(cues, start=1):
         text = vtt_text(cue.text)
+        if text and cue.voice:
+            text = f"<v {vtt_voice(cue.voice)}>{text}</v>"
         if text:
             timing = f"{vtt_timestamp(cue.start)} --> {vtt_timestamp(cue.end)}"
             blocks.append(f"{number}\n{timing}\n{text}")

@@ -14,6 +14,9 @@ class Cue:
     start: float
     end: float
     text: str
+    voice: str = ""
+    """Who reads it ("Narrator", "Quote") when the narration has a second voice, else "": the
+    transcript's WebVTT voice span."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """Turn a POST /api/v1/narrations request into a checked `NarrationRequest`, or a clear 4xx.
 
 Two request forms:
-- JSON `{title?, author?, text | markdown | chapters | html | url, voice, speed?, feed?,
-  lexicons?}` (a `url` is fetched by the plan task on a worker, never here);
-- a raw `text/plain`, `text/markdown` or `text/html` body with `title`, `author`, `voice`, `speed`, `feed` as
-  query parameters.
+- JSON `{title?, author?, text | markdown | chapters | html | url, voice, quote_voice?, speed?,
+  feed?, lexicons?}` (a `url` is fetched by the plan task on a worker, never here);
+- a raw `text/plain`, `text/markdown` or `text/html` body with `title`, `author`, `voice`,
+  `quote_voice`, `speed`, `feed` as query parameters.
+
+`quote_voice` (a voice id or alias, checked like `voice`) has quotations read by that voice
+(narration.quotes); it is kept in the stored request as the voice's id.
 
 `feed` is a feed id, "default" (also what leaving it out means), or JSON null / "none" for no
 feed at all.
@@ -44,8 +47,8 @@ from service.errors import (InvalidRequestError, MalformedJSONError, MissingFiel
 from voices import Catalogue, Voice
 
 SOURCES = ("text", "markdown", "chapters", "html", "url")
-JSON_FIELDS = {"title", "author", "voice", "speed", "feed", "lexicons", *SOURCES}
-QUERY_FIELDS = {"title", "author", "voice", "speed", "feed"}
+JSON_FIELDS = {"title", "author", "voice", "quote_voice", "speed", "feed", "lexicons", *SOURCES}
+QUERY_FIELDS = {"title", "author", "voice", "quote_voice", "speed", "feed"}
 NO_FEED = ("none",)
 RAW_SOURCES = {"text/plain": "text", "text/markdown": "markdown", "text/html": "html"}
 UTF8_CHARSETS = {"utf-8", "utf8", "us-ascii"}
@@ -142,6 +145,10 @@ def build_request(fields: dict, catalogue: Catalogue) -> NarrationRequest:
     value, chars = checked_input(source, fields[source])
     feed = parse_feed(fields)
     request = {"source": source, "input": value, "title": title, "author": author}
+    if fields.get("quote_voice") not in (None, ""):
+        # Quotes in a second voice (narration.quotes): the plan and part tasks read it here.
+        request["quote_voice"] = resolve_voice(fields["quote_voice"], catalogue,
+                                               field="quote_voice").id
     if fields.get("lexicons") is not None:
         request["lexicons"] = lexicon_names(fields["lexicons"])
     return NarrationRequest(request, source, chars, title, author, voice, speed,
@@ -237,23 +244,24 @@ def parse_speed(value: object) -> float:
     return check_speed(speed)
 
 
-def resolve_voice(name: object, catalogue: Catalogue) -> Voice:
-    """The catalogue voice for an id or alias; it must be installed here to be worth queueing."""
+def resolve_voice(name: object, catalogue: Catalogue, *, field: str = "voice") -> Voice:
+    """The catalogue voice for an id or alias; it must be installed here to be worth queueing.
+    `field` names the request field in errors ("voice", or "quote_voice")."""
     if name is None or name == "":
-        raise MissingFieldError("voice is missing: give a voice id or alias such as \"female\" "
-                                "(see GET /api/v1/voices).", field="voice")
+        raise MissingFieldError(f"{field} is missing: give a voice id or alias such as "
+                                "\"female\" (see GET /api/v1/voices).", field=field)
     if not isinstance(name, str):
-        raise InvalidRequestError("voice must be a string such as \"male\".", field="voice")
+        raise InvalidRequestError(f"{field} must be a string such as \"male\".", field=field)
     if len(name) > MAX_VOICE_NAME:
         # The catalogue's error quotes the name; a 100,000-character name came back whole.
         raise VoiceNotFoundError(
             f"Unknown voice (a {len(name)}-character name); voice ids are short, e.g. \"female\" "
-            "(see GET /api/v1/voices).", field="voice")
-    voice = catalogue.find(name)
+            "(see GET /api/v1/voices).", field=field)
+    voice = catalogue.find(name, field=field)
     if not voice.installed:
         raise VoiceUnavailableError(
             f"Voice {voice.id!r} is not installed on this server; pick an installed one "
-            "(see GET /api/v1/voices).", field="voice")
+            "(see GET /api/v1/voices).", field=field)
     return voice
 
 

@@ -38,6 +38,17 @@ def test_narrate_writes_mp3_chapters_and_transcript_quietly(tmp_path, env):
     assert len(ID3(tmp_path / "her.mp3").getall("CHAP")) == len(chapters)
 
 
+def test_quote_voice_reads_the_quotes_and_the_transcript_names_the_voices(tmp_path, env):
+    (tmp_path / "review.md").write_text(
+        "# Her\n\nIt opens well.\n\n> The past is just a story we tell ourselves.\n")
+    result = narrator("narrate", "review.md", "--voice", "male", "--quote-voice", "male",
+                      cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    transcript = (tmp_path / "review.vtt").read_text()
+    assert "<v Narrator>It opens well.</v>" in transcript
+    assert "<v Quote>The past is just a story we tell ourselves.</v>" in transcript
+
+
 def test_stdin_is_read_when_the_file_is_a_dash(tmp_path, env):
     result = narrator("narrate", "-", "--voice", "male", "-o", "x.mp3", cwd=tmp_path, env=env,
                       stdin="Just one short sentence.")
@@ -88,6 +99,9 @@ def missing_coqui_catalogue(tmp_path):
     ("empty", "   \n\n", [], "empty"),
     ("nothing speakable", "😀 😀\n\n!!! ???", [], "nothing"),
     ("unknown voice", SHORT, ["--voice", "robot"], "robot"),
+    ("unknown quote voice", SHORT, ["--voice", "male", "--quote-voice", "robot"], "robot"),
+    ("quote voice without its model", SHORT, ["--voice", "male", "--quote-voice", "my-coqui"],
+     "no-such-model"),
     ("invalid utf-8", b"caf\xe9 au lait", [], "UTF-8"),
     ("unreadable file", None, [], "cannot read"),
     ("speed out of range", SHORT, ["--speed", "3"], "0.5 to 2"),

@@ -380,3 +380,23 @@ def test_no_feed_sends_feed_null_and_the_narration_stays_out_of_feeds(signed_in,
     finally:
         http.delete(api(page_url, f"/narrations/{job_id}"), timeout=10)  # spare the worker
     assert page.script_errors == []
+
+
+def test_a_quote_voice_chosen_on_the_page_marks_the_quotes_in_its_transcript(
+        signed_in, page_url, http, celery_worker):
+    """"Quotes read by": the quotes of the transcript are shown as the quote voice's, in the
+    text's own wording (no voice tags or entities shown)."""
+    page = signed_in
+    page.get_by_label("Text to narrate").fill(
+        "# Quoted\n\nShe & he argue.\n\n> The past is just a story we tell ourselves.\n")
+    voice_radio(page, "male").check()
+    page.wait_for_function("document.getElementById('quote-voice').options.length > 1",
+                           timeout=10_000)
+    page.get_by_label("Quotes read by").select_option("en_US-joe-medium")
+    page.get_by_role("button", name="Narrate").click()
+    quote = page.locator('#transcript li[data-voice="Quote"]')
+    quote.first.wait_for(timeout=NARRATION_TIMEOUT_MS)
+    assert quote.all_inner_texts() == ["The past is just a story we tell ourselves."]
+    narrator = page.locator('#transcript li[data-voice="Narrator"]').all_inner_texts()
+    assert "She & he argue." in narrator
+    assert not page.script_errors

@@ -91,3 +91,22 @@ def test_the_feed_can_publish_chapters_as_episodes_and_offers_its_opml(signed_in
     assert opml.lstrip().startswith("<?xml") and "/feeds/" in opml and "<outline" in opml
     assert asked and "new address" in asked[0]
     assert not page.script_errors
+
+
+def test_the_form_offers_a_second_voice_for_quotes_and_sends_it(signed_in, http, page_url):
+    page = signed_in
+    page.wait_for_function("() => document.getElementById('quote-voice').options.length > 1",
+                           timeout=10_000)
+    voices = http.get(api(page_url, "/voices"), timeout=30).json()["voices"]
+    options = page.eval_on_selector_all("#quote-voice option", "all => all.map(o => o.value)")
+    assert options[0] == "" and page.input_value("#quote-voice") == ""  # "The same voice"
+    assert set(options[1:]) == {v["id"] for v in voices if v["installed"] is not False}
+    page.fill("#text", "He says “I have never loved anyone the way I loved you,” and leaves.")
+    page.check('input[name=voice][value="male"]')
+    page.select_option("#quote-voice", "jf_gongitsune")
+    with page.expect_response(lambda r: r.request.method == "POST"
+                              and r.url.endswith("/narrations")) as answered:
+        page.get_by_role("button", name="Narrate").click()
+    assert answered.value.status == 202
+    assert answered.value.json()["quote_voice"] == "jf_gongitsune"
+    assert not page.script_errors

@@ -6,6 +6,6 @@
 """
 
 from voices.catalogue import Catalogue, CatalogueError, Voice, load_catalogue
-from voices.engines import load_engine
+from voices.engines import load_engine, load_voices
 
-__all__ = ["Catalogue", "CatalogueError", "Voice", "load_catalogue", "load_engine"]
+__all__ = ["Catalogue", "CatalogueError", "Voice", "load_catalogue", "load_engine", "load_voices"]

@@ -84,8 +84,9 @@ class Catalogue:
     voices: list[Voice]
     aliases: dict[str, str]
 
-    def find(self, name: str) -> Voice:
-        """The voice with this id or alias (case-insensitive), else VoiceNotFoundError."""
+    def find(self, name: str, *, field: str = "voice") -> Voice:
+        """The voice with this id or alias (case-insensitive), else VoiceNotFoundError naming
+        `field` (the request field that gave the name)."""
         wanted = (name or "").strip().lower()
         by_id = {voice.id.lower(): voice for voice in self.voices}
         target = {alias.lower(): voice_id for alias, voice_id in self.aliases.items()}.get(wanted)
@@ -93,7 +94,7 @@ class Catalogue:
         if voice is None:
             available = ", ".join([*self.aliases, *(voice.id for voice in self.voices)])
             raise VoiceNotFoundError(
-                f"Unknown voice {name!r}. Available voices: {available}.", field="voice")
+                f"Unknown voice {name!r}. Available voices: {available}.", field=field)
         return voice
 
 

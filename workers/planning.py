@@ -71,10 +71,14 @@ def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
         if not planning_now:
             return job.planned_at is not None
         request = job.request
-        voice = voices_for_user(session, job.user_id, catalogue).find(job.voice)
+        found = voices_for_user(session, job.user_id, catalogue)
+        limit = utterance_limit(found.find(job.voice))
+        if request.get("quote_voice"):  # every utterance must suit either voice
+            limit = min(limit, utterance_limit(found.find(request["quote_voice"],
+                                                          field="quote_voice")))
         lexicon = resolve_lexicon(session, job.user_id, request.get("lexicons"))
     document = read_request(request)
-    scripts = build_script(document, max_chars=utterance_limit(voice))
+    scripts = build_script(document, max_chars=limit, quotes=bool(request.get("quote_voice")))
     parts = plan_parts(apply_to_scripts(scripts, lexicon))
     for index, part in enumerate(parts):
         media.put_bytes(plan_key(job_id, index), json.dumps(part_to_dict(part)).encode(),

@@ -122,7 +122,7 @@ def narrate_part(self, job_id: str, index: int) -> str:
         job = jobs.get_job(session, job_id)
         if job is None or job.terminal:
             return "skipped"
-        voice, speed = job_voice(session, job), job.speed
+        (voice, quote_voice), speed = job_voices(session, job), job.speed
         if not jobs.start_part(session, job_id, index, max_attempts=MAX_DELIVERIES,
                                worker=worker_name()):
             return "skipped"
@@ -130,7 +130,7 @@ def narrate_part(self, job_id: str, index: int) -> str:
     segment = stored_segment(media, job_id, index)
     if segment is None:
         part = planning.load_part(media, job_id, index)
-        engine = voices.load_engine(voice)  # cached per process
+        engine = voices.load_voices(voice, quote_voice)  # each engine cached per process
         progress = PartProgress(lambda sentences, chars: record(job_id, index, sentences, chars))
         try:
             segment = speak_part(media, job_id, index, part, engine, speed=speed,
@@ -149,9 +149,12 @@ def narrate_part(self, job_id: str, index: int) -> str:
     return "done"
 
 
-def job_voice(session, job):
-    """The job's voice: the catalogue's, or one of its owner's own (a blend)."""
-    return voices_for_user(session, job.user_id, catalogue()).find(job.voice)
+def job_voices(session, job):
+    """The job's voice and its quote voice (None unless the request named one): the
+    catalogue's, or its owner's own (a blend)."""
+    found = voices_for_user(session, job.user_id, catalogue())
+    quote = job.request.get("quote_voice")
+    return found.find(job.voice), found.find(quote, field="quote_voice") if quote else None
 
 
 def record(job_id: str, index: int, sentences: int, chars: int) -> str | None:

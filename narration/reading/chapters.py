@@ -20,18 +20,20 @@ would make a job nobody can navigate. Books rarely pass a hundred."""
 def assemble_chapters(units: list[Unit]) -> tuple[Chapter, ...]:
     """Start a chapter at every heading unit; text before the first heading is an untitled opening."""
     chapters: list[Chapter] = []
-    title, paragraphs = "", []
+    title, paragraphs, quotes = "", [], set()
     for unit in units:
         if unit.heading and paragraphs:
-            chapters.append(Chapter(title, tuple(paragraphs)))
-            title, paragraphs = unit.text, []
+            chapters.append(Chapter(title, tuple(paragraphs), frozenset(quotes)))
+            title, paragraphs, quotes = unit.text, [], set()
         elif unit.heading:
             # Headings with nothing between them ("Part One", "The Beginning") name one chapter.
             title = f"{title.rstrip(':')}: {unit.text}" if title else unit.text
         elif unit.text:
+            if unit.quote:
+                quotes.add(len(paragraphs))
             paragraphs.append(unit.text)
     if paragraphs or title:
-        chapters.append(Chapter(title, tuple(paragraphs)))
+        chapters.append(Chapter(title, tuple(paragraphs), frozenset(quotes)))
     return tuple(chapter for chapter in chapters if chapter.paragraphs)
 
 

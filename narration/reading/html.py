@@ -92,7 +92,7 @@ def body_units(body: etree._Element) -> list[Unit]:
                          for text in (_text(item) for item in element.iter("item")) if text)
         elif tag == "quote":
             parts = [_text(child) for child in element] or [_text(element)]
-            units.extend(Unit(text) for text in parts if text)
+            units.extend(Unit(text, quote=True) for text in parts if text)
         elif tag == "table":
             units.extend(Unit(as_sentence(row), list_item=True) for row in _table_rows(element))
         elif tag == "code":

@@ -69,7 +69,7 @@ def read_markdown(text: str, *, title: str = "", author: str = "") -> Document:
     elif heading_title and heading_title.casefold() != known_title.casefold():
         fields.append(("headline", heading_title))
     units = [
-        Unit(text, heading=kind == "heading", list_item=kind in ("row", "image"))
+        Unit(text, heading=kind == "heading", list_item=kind in ("row", "image"), quote=kind == "quote")
         for kind, _, text in items
         if kind == "heading" or not is_chrome(text)
     ]
@@ -124,6 +124,7 @@ def _block_items(tokens: list[Token]) -> list[tuple[str, int, str]]:
     items: list[tuple[str, int, str]] = []
     # Per open list item: its number ("" for a bullet) until its first paragraph is read, then None.
     item_numbers: list[str | None] = []
+    quote_depth = 0  # inside a `>` block quote: its paragraphs are "quote" items
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -134,7 +135,9 @@ def _block_items(tokens: list[Token]) -> list[tuple[str, int, str]]:
                 items.append(("heading", int(token.tag[1]), text))
             index += 3
             continue
-        if kind == "list_item_open":
+        if kind in ("blockquote_open", "blockquote_close"):
+            quote_depth += 1 if kind == "blockquote_open" else -1
+        elif kind == "list_item_open":
             item_numbers.append(token.info if token.markup in (".", ")") else "")
         elif kind == "list_item_close":
             item_numbers.pop()
@@ -145,7 +148,7 @@ def _block_items(tokens: list[Token]) -> list[tuple[str, int, str]]:
                 text = as_sentence(f"{number}. {text}" if number else text)
                 item_numbers[-1] = None
             if text:
-                items.append(("paragraph", 0, text))
+                items.append(("quote" if quote_depth else "paragraph", 0, text))
             items.extend(("image", 0, f"Image: {as_sentence(alt)}") for alt in images)
         elif kind in ("fence", "code_block") and items[-1:] != [("paragraph", 0, CODE_OMITTED)]:
             items.append(("paragraph", 0, CODE_OMITTED))  # one notice for a run of code blocks

@@ -24,6 +24,8 @@ class Unit:
     list_item: bool = False
     heading: bool = False
     """Marked as a heading by the source format itself (Markdown)."""
+    quote: bool = False
+    """A block quote in the source (Markdown `>`, HTML `<blockquote>`)."""
 
 
 def collapse_spaces(text: str) -> str:

@@ -155,7 +155,7 @@ def split_label(unit: Unit, *, not_labels: set[str] = frozenset()) -> list[Unit]
         return [unit]
     heading = Unit(sentence_case(match["label"]), single_line=True, heading=True)
     rest = match["rest"].strip()
-    return [heading, Unit(rest, single_line=unit.single_line)] if rest else [heading]
+    return [heading, Unit(rest, single_line=unit.single_line, quote=unit.quote)] if rest else [heading]
 
 
 def is_section_label(label: str) -> bool:

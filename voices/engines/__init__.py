@@ -16,7 +16,7 @@ import time
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from narration.engine import MAX_SPEED, MIN_SPEED, Engine
+from narration.engine import MAX_SPEED, MIN_SPEED, Cast, Engine
 from narration.errors import InvalidSpeedError, VoiceUnavailableError
 
 if TYPE_CHECKING:
@@ -62,6 +62,19 @@ def load_engine(voice: Voice) -> Engine:
                  time.perf_counter() - started)
         _loaded[key] = engine
         return engine
+
+
+def load_voices(voice: Voice, quote_voice: Voice | None = None) -> Engine | Cast:
+    """The engine a narration speaks through: the voice's, or, with a quote voice, a Cast of
+    both (quotations read by the second; narration.quotes). Each engine is loaded once."""
+    engine = load_engine(voice)
+    if quote_voice is None:
+        return engine
+    try:
+        return Cast(engine, load_engine(quote_voice))
+    except VoiceUnavailableError as error:
+        error.field = "quote_voice"
+        raise
 
 
 def engine_threads() -> int:

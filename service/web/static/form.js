@@ -10,7 +10,7 @@ const speedValue = document.getElementById("speed-value");
 const formError = document.getElementById("form-error");
 
 // API field names → the id of the form field that shows the error.
-const FIELD_FOR = { text: "text", markdown: "text", chapters: "text", html: "text", url: "url", title: "title", voice: "voice", speed: "speed", file: "file", feed: "feed" };
+const FIELD_FOR = { text: "text", markdown: "text", chapters: "text", html: "text", url: "url", title: "title", voice: "voice", quote_voice: "quote-voice", speed: "speed", file: "file", feed: "feed" };
 // Errors that concern a field even when the API names none.
 const FIELD_FOR_CODE = { empty_text: "text", nothing_speakable: "text", invalid_text: "text", payload_too_large: "text",
   unknown_voice: "voice", voice_unavailable: "voice", invalid_speed: "speed" };
@@ -34,6 +34,8 @@ function readForm() {
   const title = form.elements.title.value.trim();
   if (title) body.title = title;
   body.voice = form.elements.voice.value;
+  const quoteVoice = form.elements.quote_voice.value;
+  if (quoteVoice) body.quote_voice = quoteVoice; // "": the same voice reads the quotes
   body.speed = Number(speed.value);
   const feed = form.elements.feed.value;
   body.feed = feed === "none" ? null : feed || "default"; // null: the narration goes in no feed

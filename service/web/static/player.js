@@ -154,9 +154,15 @@ function showCues(track) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "cue";
-    button.textContent = cue.text;
+    // The browser's own WebVTT parser: entities decoded, voice spans (<v Quote>…) read.
+    button.textContent = cue.getCueAsHTML().textContent;
     button.addEventListener("click", () => playFrom(cue.startTime));
     const item = document.createElement("li");
+    const voice = /^<v(?:\.[^\s>]*)?\s+([^>]+)>/.exec(cue.text)?.[1]?.trim();
+    if (voice) {
+      item.dataset.voice = voice; // a narration with a quote voice: its quotes look different
+      button.title = voice;
+    }
     item.append(button);
     cueItems.set(cue, item);
     return item;

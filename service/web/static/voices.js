@@ -25,6 +25,17 @@ export async function loadVoices() {
   const voices = data?.voices ?? [];
   list.replaceChildren(...voices.map(voiceRow));
   fillBlendChoices(voices);
+  fillQuoteChoices(voices);
+}
+
+/** The narration form's "Quotes read by" choices: the same voice, or any installed voice. */
+function fillQuoteChoices(voices) {
+  const select = document.getElementById("quote-voice");
+  const kept = select.value;
+  const usable = voices.filter((voice) => voice.installed !== false);
+  select.replaceChildren(new Option("The same voice", ""),
+    ...usable.map((voice) => new Option(`${voice.name ?? voice.id} (${voice.gender})`, voice.id)));
+  select.value = usable.some((voice) => voice.id === kept) ? kept : "";
 }
 
 /** One voice's row: name, label, sample facts and its buttons. */
