@@ -30,6 +30,9 @@ FORMATS = {"mp3": "MP3", "wav": "WAV", "ogg": "OGG", "flac": "FLAC",
            "mov,mp4,m4a,3gp,3g2,mj2": "M4A"}
 """ffmpeg's demuxer names of the formats we accept, and how people call them."""
 ACCEPTED = "MP3, WAV, OGG, FLAC or M4A"
+KNOWN = {"matroska": "WebM or Matroska", "aac": "raw AAC", "aiff": "AIFF", "png": "PNG image",
+         "jpeg": "JPEG image", "gif": "GIF image", "webp": "WebP image", "mov": "QuickTime"}
+"""Names for what people send most often instead, for the message; else ffmpeg's name."""
 FADE_SECONDS = 0.05
 """Fade in and out: short enough to keep the clip's start, long enough that it never clicks."""
 SILENT_PEAK = 10 ** (-60 / 20)
@@ -69,12 +72,13 @@ def probe_clip(path: str | os.PathLike) -> str:
     found = _INPUT.search(report)
     if found is None:
         raise UnsupportedClipError(
-            f"The body is not audio that can be read ({_last_line(report)}); send an "
+            f"The body is not audio that can be read, or is cut short ({_last_line(report)}); send an "
             f"{ACCEPTED} file.", field="body")
     demuxer = found.group(1)
     if demuxer not in FORMATS:
+        name = demuxer.split(",")[0].removesuffix("_pipe")
         raise UnsupportedClipError(
-            f"The body is a {demuxer.split(',')[0]} file; send an {ACCEPTED} file.", field="body")
+            f"The body is a {KNOWN.get(name, name)} file; send an {ACCEPTED} file.", field="body")
     if _AUDIO_STREAM.search(report) is None:
         raise InvalidClipError(f"The {FORMATS[demuxer]} file holds no audio.", field="body")
     return demuxer
