@@ -5,42 +5,18 @@ tests/test_feed_audio.py (real worker, real voice)."""
 
 from __future__ import annotations
 
-import functools
-import subprocess
 import tempfile
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 
 from api_fixtures import app, api_key, client, recorder  # noqa: F401
 from api_fixtures import client_for, error_of, make_user
-from feed_fixtures import default_feed, image, local, make_feed
+from feed_fixtures import ACCEPTED, clip, default_feed, image, local, make_feed
 from narration.clips import ClipTooLongError, InvalidClipError, UnsupportedClipError, prepare_clip
 from narration.encode import decode_mp3
 from narration.loudness import TARGET_LUFS, measure
 from service.feed_clips import MAX_CLIP_BYTES
-
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-ACCEPTED = {"mp3": ("mp3", "audio/mpeg"), "wav": ("wav", "audio/wav"),
-            "ogg": ("ogg", "audio/ogg"), "flac": ("flac", "audio/flac"),
-            "m4a": ("ipod", "audio/mp4")}
-
-
-@functools.cache
-def clip(kind: str = "wav", seconds: float = 2.0, gain_db: float = -24.0,
-         source: str = "sine=frequency=330") -> bytes:
-    """A real audio file made by ffmpeg: a quiet stereo 48 kHz tone burst with a wobble, so the
-    clip must be resampled, mixed down and brought up to the podcast loudness."""
-    muxer = ACCEPTED.get(kind, (kind, None))[0]
-    with tempfile.TemporaryDirectory() as folder:  # a file: the M4A muxer seeks back
-        path = Path(folder) / "clip"
-        subprocess.run(
-            [FFMPEG, "-v", "error", "-f", "lavfi", "-i", f"{source}:duration={seconds}",
-             "-af", f"tremolo=f=3:d=0.6,volume={gain_db}dB", "-ac", "2", "-ar", "48000",
-             "-f", muxer, str(path)], check=True, capture_output=True)
-        return path.read_bytes()
-
 
 @pytest.mark.parametrize("kind", sorted(ACCEPTED))
 def test_every_accepted_format_becomes_a_segment_at_podcast_loudness(kind, tmp_path):
