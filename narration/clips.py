@@ -31,8 +31,13 @@ FORMATS = {"mp3": "MP3", "wav": "WAV", "ogg": "OGG", "flac": "FLAC",
 """ffmpeg's demuxer names of the formats we accept, and how people call them."""
 ACCEPTED = "MP3, WAV, OGG, FLAC or M4A"
 KNOWN = {"matroska": "WebM or Matroska", "aac": "raw AAC", "aiff": "AIFF", "png": "PNG image",
-         "jpeg": "JPEG image", "gif": "GIF image", "webp": "WebP image", "mov": "QuickTime"}
-"""Names for what people send most often instead, for the message; else ffmpeg's name."""
+         "jpeg": "JPEG image", "gif": "GIF image", "webp": "WebP image", "caf": "Core Audio"}
+"""What people send most often instead, by demuxer, named for the message."""
+SAFE_INPUT = ["-protocol_whitelist", "file", "-format_whitelist",
+              "mp3,wav,ogg,flac,mov,matroska,aac,aiff,caf,png_pipe,jpeg_pipe,gif,webp_pipe"]
+"""ffmpeg input options for uploads: only these demuxers may even look at the file (the ones we
+take, and those we name when refusing), and only as a local file. Playlist-like formats (HLS,
+concat, …) could otherwise make ffmpeg open other files or URLs while probing."""
 FADE_SECONDS = 0.05
 """Fade in and out: short enough to keep the clip's start, long enough that it never clicks."""
 SILENT_PEAK = 10 ** (-60 / 20)
@@ -88,7 +93,8 @@ def decode_clip(path: str | os.PathLike, demuxer: str, *, max_seconds: float,
                 rate: int = OUTPUT_RATE) -> Audio:
     """The file's first audio stream as mono float samples at `rate`; refuses a clip longer
     than `max_seconds` (decoding stops just past it, so a long upload costs little)."""
-    result = _ffmpeg(["-v", "error", "-nostdin", "-f", demuxer.split(",")[0], "-i", os.fspath(path),
+    result = _ffmpeg(["-v", "error", "-nostdin", *SAFE_INPUT, "-f", demuxer.split(",")[0],
+                      "-i", os.fspath(path),
                       "-map", "0:a:0", "-ac", "1", "-ar", str(rate),
                       "-t", f"{max_seconds + 0.5:.3f}", "-f", "f32le", "-"], DECODE_TIMEOUT)
     kind = FORMATS[demuxer]
@@ -146,7 +152,8 @@ def _last_line(report: bytes | str) -> str:
 
 def _probe_report(path: str | os.PathLike) -> str:
     """What ffmpeg says about the file as its input."""
-    report = _ffmpeg(["-hide_banner", "-nostdin", "-i", os.fspath(path)], PROBE_TIMEOUT).stderr
+    report = _ffmpeg(["-hide_banner", "-nostdin", *SAFE_INPUT, "-i", os.fspath(path)],
+                     PROBE_TIMEOUT).stderr
     return report.decode("utf-8", "replace")
 
 

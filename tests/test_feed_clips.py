@@ -44,6 +44,8 @@ def test_every_accepted_format_becomes_a_segment_at_podcast_loudness(kind, tmp_p
     ("long", lambda: clip("flac", seconds=61.5), ClipTooLongError, ["at most 60 s", "62 s"]),
     ("silent", lambda: clip("wav", source="anullsrc=r=48000"), InvalidClipError, ["silent"]),
     ("cut", lambda: clip("flac")[:200], UnsupportedClipError, ["cut short", "MP3, WAV"]),
+    ("playlist", lambda: b"ffconcat version 1.0\nfile '/etc/hostname'\n", UnsupportedClipError,
+     ["not audio", "MP3, WAV"]),
 ])
 def test_what_cannot_be_a_clip_is_refused_saying_what_to_send(kind, body, error, words, tmp_path):
     upload = tmp_path / "upload"
@@ -129,4 +131,5 @@ def _decoded(data: bytes):
         path = Path(folder) / "clip.mp3"
         path.write_bytes(data)
         return decode_mp3(path)
+
 
