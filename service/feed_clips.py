@@ -35,9 +35,9 @@ class ClipTooLargeError(NarrationError):
 
 def too_large(size: int | None = None) -> ClipTooLargeError:
     """The 413 for an upload over the limit, with the limit in it."""
-    found = f"; this one is {size / (1 << 20):.1f} MB" if size else ""
-    return ClipTooLargeError(f"Intro and outro clips may be at most "
-                             f"{MAX_CLIP_BYTES >> 20} MB{found}.", field="body")
+    found = f"; this one is {size:,} bytes" if size else ""
+    return ClipTooLargeError(f"Intro and outro clips may be at most {MAX_CLIP_BYTES >> 20} MB "
+                             f"({MAX_CLIP_BYTES:,} bytes){found}.", field="body")
 
 
 def store_clip(media: MediaStore, feed_id: str, which: str, data: bytes, *,

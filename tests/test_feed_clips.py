@@ -118,9 +118,10 @@ def test_a_bad_upload_gets_a_clear_error_and_the_old_clip_stays(app, client, bod
 def test_another_users_feed_answers_404_before_its_body_is_read(app, client):
     feed = make_feed(client, title="Mine")
     intruder = client_for(app, make_user(app, "intruder"))
-    for method in ("put", "delete", "get"):
+    for method, content_type in (("put", "audio/mpeg"), ("put", "application/json"),
+                                 ("delete", None), ("get", None)):
         response = getattr(intruder, method)(local(feed["links"]["intro"]), data=b"not audio",
-                                             content_type="audio/mpeg")
+                                             content_type=content_type)
         assert response.status_code == 404 and error_of(response)["code"] == "not_found"
     assert client.get(local(feed["links"]["self"])).get_json()["intro"]["set"] is False
 

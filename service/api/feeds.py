@@ -153,13 +153,13 @@ def get_clip(feed_id: UUID, which: str):
 def upload_clip(feed_id: UUID, which: str):
     """An intro or outro for the feed's new episodes: MP3, WAV, OGG, FLAC or M4A audio as the
     body, told by its content (any audio/* Content-Type, or application/octet-stream)."""
+    with narrator().db.session(readonly=True) as session:
+        owned_feed(session, feed_id)  # another user's feed: 404 before anything else is looked at
     if not (request.mimetype.startswith("audio/")
             or request.mimetype == "application/octet-stream"):
         raise UnsupportedMediaTypeError(
             f"Send the {which} as the body, {ACCEPTED} audio, with an audio/* Content-Type "
             "(e.g. audio/mpeg) or application/octet-stream.", field="Content-Type")
-    with narrator().db.session(readonly=True) as session:
-        owned_feed(session, feed_id)  # another user's feed: 404 before the body is even read
     if request.content_length and request.content_length > MAX_CLIP_BYTES:
         raise too_large(request.content_length)
     request.max_content_length = MAX_CLIP_BYTES
