@@ -17,6 +17,7 @@ from narration.clips import ClipTooLongError, InvalidClipError, UnsupportedClipE
 from narration.encode import decode_mp3
 from narration.loudness import TARGET_LUFS, measure
 from service.feed_clips import MAX_CLIP_BYTES
+from state.models import Feed
 
 @pytest.mark.parametrize("kind", sorted(ACCEPTED))
 def test_every_accepted_format_becomes_a_segment_at_podcast_loudness(kind, tmp_path):
@@ -82,8 +83,6 @@ def test_an_intro_and_outro_are_kept_per_feed_and_shown_with_their_length(app, c
     # Replacing it removes the old file; deleting it leaves the feed without one.
     media = app.extensions["narrator"].media
     with app.extensions["narrator"].db.session(readonly=True) as session:
-        from state.models import Feed
-
         old_key = session.get(Feed, feed["id"]).intro["key"]
     again = client.put(local(feed["links"]["intro"]), data=clip("ogg", 2.5), content_type="audio/ogg")
     assert again.status_code == 200 and abs(again.get_json()["intro"]["seconds"] - 2.5) < 0.06
@@ -134,3 +133,14 @@ def _decoded(data: bytes):
         return decode_mp3(path)
 
 
+
+
+def test_deleting_a_feed_removes_its_clips(app, client):
+    feed = make_feed(client, title="Short-lived")
+    client.put(local(feed["links"]["intro"]), data=clip("mp3", 1.0), content_type="audio/mpeg")
+    media = app.extensions["narrator"].media
+    with app.extensions["narrator"].db.session(readonly=True) as session:
+        key = session.get(Feed, feed["id"]).intro["key"]
+    assert media.stat(key) is not None
+    assert client.delete(local(feed["links"]["self"])).status_code == 204
+    assert media.stat(key) is None

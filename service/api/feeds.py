@@ -75,9 +75,13 @@ def edit_feed(feed_id: UUID):
 
 @bp.delete("/<uuid:feed_id>")
 def delete_feed(feed_id: UUID):
-    """Delete a named feed; its narrations stay (409 for the default feed)."""
+    """Delete a named feed; its narrations stay (409 for the default feed), its clips go."""
     with narrator().db.session() as session:
-        feeds.delete_feed(session, owned_feed(session, feed_id))
+        feed = owned_feed(session, feed_id)
+        clips = [feed.intro, feed.outro]
+        feeds.delete_feed(session, feed)
+    for record in clips:
+        remove_clip_file(narrator().media, record)
     return Response(status=204)
 
 
