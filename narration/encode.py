@@ -69,6 +69,24 @@ def decode_mp3(path: str | os.PathLike, rate: int = 44100) -> Audio:
     return Audio(np.frombuffer(raw, dtype="<f4"), rate)
 
 
+OPUS_TYPE = "audio/ogg"
+"""Ogg Opus files are audio/ogg (RFC 7845 §9), with the codec named apart ("opus")."""
+
+
+def encode_opus(mp3_path: str | os.PathLike, opus_path: str | os.PathLike, bitrate: str) -> None:
+    """The episode once more, as Ogg Opus at `bitrate` (in place, not atomically).
+
+    Made from the finished MP3, so it is the same episode sample for sample (the segments are
+    MP3 frames already; there is no other PCM left to start from). ffmpeg carries the ID3
+    title, artist and chapters over as Vorbis comments; the cover (a picture stream) is left
+    out, since feeds give it apart. Ogg records the exact length (pre-skip and the last
+    granule position), so players show the same duration as for the MP3.
+    """
+    subprocess.run([FFMPEG, "-v", "error", "-i", os.fspath(mp3_path), "-map", "0:a:0",
+                    "-c:a", "libopus", "-b:a", bitrate, "-f", "ogg", "-y", os.fspath(opus_path)],
+                   check=True, capture_output=True)
+
+
 def prepare_loudness(audio: Audio, target_lufs: float) -> Audio:
     """The PCM brought to `target_lufs` with its true peak under the pre-encode ceiling.
 

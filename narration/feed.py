@@ -19,9 +19,9 @@ from email.utils import format_datetime
 from typing import Sequence
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from narration.feed_model import EpisodeInfo, FeedInfo
+from narration.feed_model import AlternateEnclosure, EpisodeInfo, FeedInfo
 
-__all__ = ["EpisodeInfo", "FeedInfo", "render_feed", "ascii_url", "clean_xml_text",
+__all__ = ["AlternateEnclosure", "EpisodeInfo", "FeedInfo", "render_feed", "ascii_url", "clean_xml_text",
            "podcast_guid", "description_html", "feed_etag", "etag_matches"]
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ GENERATOR = "narrator"
 MAX_DESCRIPTION_BYTES = 4000  # Apple's limit for channel and episode descriptions
 ELLIPSIS = "…"
 MAX_SEASON_NAME = 128  # podcast:season's name attribute (Podcasting 2.0)
+MAX_MEDIA_TITLE = 32  # podcast:alternateEnclosure's title attribute ("limited to 32 characters")
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
 # The prefixes are written literally and declared on <rss>: ElementTree's namespace registry is
@@ -191,6 +192,24 @@ def _add_season(item: ET.Element, episode: EpisodeInfo) -> None:
         _add(item, "podcast:episode", str(int(episode.episode_number)))
 
 
+def _add_alternate(item: ET.Element, alternate: AlternateEnclosure) -> None:
+    """podcast:alternateEnclosure as the Podcasting 2.0 namespace defines it: `type` (required),
+    `length` (recommended), `bitrate` in bits per second, `title` of at most 32 characters,
+    `codecs` (RFC 6381), `default="true"` only for the enclosure's own file (left out means
+    false), and one or more podcast:source children, each with a `uri`."""
+    attributes = {"type": alternate.type, "length": str(int(alternate.length))}
+    if alternate.bitrate:
+        attributes["bitrate"] = str(int(alternate.bitrate))
+    if alternate.title:
+        attributes["title"] = alternate.title[:MAX_MEDIA_TITLE]
+    if alternate.codecs:
+        attributes["codecs"] = alternate.codecs
+    if alternate.default:
+        attributes["default"] = "true"
+    element = _add(item, "podcast:alternateEnclosure", **attributes)
+    _add(element, "podcast:source", uri=ascii_url(alternate.url))
+
+
 def _add_category(channel: ET.Element, category: str) -> None:
     """itunes:category, with the subcategory of "Arts/Books" nested inside "Arts"."""
     names = [name.strip() for name in category.split("/") if name.strip()]
@@ -207,6 +226,8 @@ def _add_item(item: ET.Element, episode: EpisodeInfo, language: str) -> None:
     _add(item, "pubDate", rfc2822(episode.published))
     _add(item, "enclosure", url=ascii_url(episode.enclosure_url),
          length=str(int(episode.enclosure_length)), type="audio/mpeg")
+    for alternate in episode.alternates:
+        _add_alternate(item, alternate)
     _add(item, "itunes:duration", str(round(episode.duration)))
     if episode.season is not None:
         _add(item, "itunes:season", str(int(episode.season)))

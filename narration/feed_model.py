@@ -40,6 +40,26 @@ class FeedInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class AlternateEnclosure:
+    """One `podcast:alternateEnclosure`: the episode in another encoding (Podcasting 2.0)."""
+
+    type: str
+    """MIME type of the file."""
+    length: int
+    """Exact size in bytes."""
+    url: str
+    """Its one `podcast:source`."""
+    bitrate: int | None = None
+    """Average bits per second."""
+    title: str | None = None
+    """What apps show to tell the versions apart (at most 32 characters)."""
+    codecs: str | None = None
+    """RFC 6381 codecs string, e.g. "opus"."""
+    default: bool = False
+    """True only for the very file of the `<enclosure>`."""
+
+
+@dataclass(frozen=True, slots=True)
 class EpisodeInfo:
     """One item: a finished narration as a podcast app downloads it."""
 
@@ -68,3 +88,5 @@ class EpisodeInfo:
     (the season is the narration, the episode number the chapter), so apps keep the order."""
     season_name: str | None = None
     """podcast:season's name attribute (the narration's title; at most 128 characters)."""
+    alternates: tuple[AlternateEnclosure, ...] = ()
+    """Other encodings of the same episode (the Opus copy); the MP3 stays the enclosure."""

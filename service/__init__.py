@@ -85,9 +85,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(no_sniffing)
     from service.artwork import MAX_UPLOAD_BYTES
     from service.bodies import MeasuredBodies
+    from service.feed_clips import MAX_CLIP_BYTES
 
     app.wsgi_app = MeasuredBodies(app.wsgi_app, max(app.config["MAX_CONTENT_LENGTH"],
-                                                    MAX_UPLOAD_BYTES))
+                                                    MAX_UPLOAD_BYTES, MAX_CLIP_BYTES))
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Response, request
 
 from narration.document import document_from_dict, opening
-from narration.feed import EpisodeInfo, FeedInfo, etag_matches, render_feed
+from narration.encode import OPUS_TYPE
+from narration.feed import (AlternateEnclosure, EpisodeInfo, FeedInfo, etag_matches,
+                            render_feed)
 from service.api import base_url, narrator
-from service.api.outputs import MP3, VTT, serve_media
+from service.api.outputs import MP3, VTT, no_opus_copy, serve_media
 from service.artwork import artwork_extension, ensure_artwork
 from service.errors import NotFoundError
 from state import feeds
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("podcast", __name__, url_prefix="/feeds")
 
 RSS = "application/rss+xml"
-FEED_FORMAT = "1"
+FEED_FORMAT = "2"
 """Part of every feed ETag: bump when rendering changes, so apps fetch the new form."""
 SIDECARS = {"chapters.json": "application/json", "transcript.vtt": VTT}
 
@@ -83,6 +85,16 @@ def episode_audio(token: str, job_id):
     # A filename from the title: podcast apps otherwise save every episode as "audio.mp3".
     return serve_media(narration_key(job_id, "audio.mp3"), MP3,
                        download=(f"{entry.number:03d} {entry.job.title}", ".mp3"))
+
+
+@bp.get("/<token>/episodes/<uuid:job_id>/audio.opus")
+def episode_opus(token: str, job_id):
+    """The podcast:alternateEnclosure: the same episode as Ogg Opus, served as the MP3 is."""
+    entry = published_episode(token, str(job_id))
+    if not entry.job.opus_size:
+        raise NotFoundError(no_opus_copy())
+    return serve_media(narration_key(job_id, "audio.opus"), OPUS_TYPE,
+                       download=(f"{entry.number:03d} {entry.job.title}", ".opus"))
 
 
 @bp.get("/<token>/episodes/<uuid:job_id>/chapters/<int:index>.mp3")
@@ -188,7 +200,24 @@ def episode_info(entry: FeedEntry, token: str) -> EpisodeInfo:
         enclosure_length=job.mp3_size or 0, duration=job.duration or 0.0,
         episode_number=entry.number, image_url=cover_url(entry.feed, token),
         chapters_url=episode_url(token, job.id, "chapters.json"),
-        transcript_url=episode_url(token, job.id, "transcript.vtt"), link=source_link(job))
+        transcript_url=episode_url(token, job.id, "transcript.vtt"), link=source_link(job),
+        alternates=alternates(job, token))
+
+
+def alternates(job, token: str) -> tuple[AlternateEnclosure, ...]:
+    """The episode's encodings as podcast:alternateEnclosure, when it has an Opus copy: the
+    MP3 (default="true": the very file of the enclosure, listed so apps that offer a choice
+    show both) and the Opus copy. Bitrates are averages, from size and duration."""
+    if not job.opus_size or not job.mp3_size:
+        return ()
+
+    def bitrate(size: int) -> int | None:
+        return round(size * 8 / job.duration) if job.duration else None
+
+    return (AlternateEnclosure(MP3, job.mp3_size, episode_url(token, job.id, "audio.mp3"),
+                               bitrate(job.mp3_size), title="MP3", default=True),
+            AlternateEnclosure(OPUS_TYPE, job.opus_size, episode_url(token, job.id, "audio.opus"),
+                               bitrate(job.opus_size), title="Opus", codecs="opus"))
 
 
 def source_link(job) -> str | None:

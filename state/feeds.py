@@ -133,6 +133,30 @@ def set_artwork(feed: Feed, content_type: str | None) -> None:
     touch([feed])
 
 
+CLIPS = ("intro", "outro")
+"""Where a feed's clips go in its new episodes: before the first part, after the last."""
+
+
+def set_clip(feed: Feed, which: str, record: dict | None) -> dict | None:
+    """Record the feed's intro or outro (see Feed.intro), or None to have none; the record it
+    replaced, whose file the caller removes. The rendered feed does not change (only episodes
+    made from now on carry the clip), so neither does its revision."""
+    if which not in CLIPS:
+        raise ValueError(f"not a clip: {which}")
+    old = getattr(feed, which)
+    setattr(feed, which, record)
+    feed.updated_at = utcnow()
+    return old
+
+
+def episode_clips(session: Session, job_id: str) -> dict[str, dict | None]:
+    """The intro and outro a narration's episode gets when it is joined: those its feed has now
+    (the first feed it was put in, which is the one it was submitted to)."""
+    feed = session.scalar(select(Feed).join(FeedEntry).where(FeedEntry.job_id == job_id)
+                          .order_by(FeedEntry.added_at, Feed.id).limit(1))
+    return {which: getattr(feed, which) if feed is not None else None for which in CLIPS}
+
+
 def delete_feed(session: Session, feed: Feed) -> None:
     """Delete a named feed (its narrations stay; only their place in this feed goes)."""
     if feed.is_default:

@@ -277,7 +277,8 @@ def start_join(session: Session, job_id: str, *, max_attempts: int | None = None
     return True
 
 
-def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int) -> bool:
+def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int,
+               opus_size: int | None = None) -> bool:
     """Mark the job done with its outputs' facts; False if it was canceled or failed meanwhile."""
     job = _lock(session, job_id)
     if job is None or job.status != "running":
@@ -286,6 +287,7 @@ def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int)
     job.status = "done"
     job.duration = duration
     job.mp3_size = mp3_size
+    job.opus_size = opus_size
     job.finished_at = job.heartbeat_at = now
     _recount(job)
     publish_job(session, job_id)

@@ -131,6 +131,8 @@ class Job(Base):
     chars_done: Mapped[int] = mapped_column(Integer, default=0)
     duration: Mapped[float | None] = mapped_column(Float)
     mp3_size: Mapped[int | None] = mapped_column(Integer)
+    opus_size: Mapped[int | None] = mapped_column(Integer)
+    """Bytes of the episode's Opus copy (`audio.opus`); None when none was made."""
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, default=utcnow)
@@ -206,6 +208,11 @@ class Feed(Base):
     chapter_episodes: Mapped[bool] = mapped_column(Boolean, default=False)
     """Publish each chapter of a narration as its own episode (season = the narration's number,
     episode = the chapter's) instead of one episode per narration."""
+    intro: Mapped[dict | None] = mapped_column(JSON)
+    """The clip put before the first part of every new episode: {"key": its MP3 in the media
+    store, "seconds", "segment": its segment record}; None: no intro (see service/feed_clips)."""
+    outro: Mapped[dict | None] = mapped_column(JSON)
+    """The same for the clip put after the last part."""
     revision: Mapped[int] = mapped_column(Integer, default=1)
     """Bumped on every change that alters the rendered feed: the ETag is made from it."""
     last_number: Mapped[int] = mapped_column(Integer, default=0)

@@ -100,4 +100,6 @@ def job_view(job: Job, base_url: str, now: datetime | None = None) -> dict:
         view["links"].update(audio=job_url(base_url, job.id, "/audio.mp3"),
                              chapters=job_url(base_url, job.id, "/chapters.json"),
                              transcript=job_url(base_url, job.id, "/transcript.vtt"))
+        if job.opus_size:
+            view["links"]["opus"] = job_url(base_url, job.id, "/audio.opus")
     return view

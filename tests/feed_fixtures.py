@@ -8,6 +8,8 @@ import io
 import json
 import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 import feedparser
 import imageio_ffmpeg
@@ -35,6 +37,26 @@ def tone_mp3(frequency: int = 440, seconds: float = 1.0) -> bytes:
         [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi",
          "-i", f"sine=frequency={frequency}:duration={seconds}", "-ac", "1", "-b:a", "64k",
          "-f", "mp3", "-"], check=True, capture_output=True).stdout
+
+
+ACCEPTED = {"mp3": ("mp3", "audio/mpeg"), "wav": ("wav", "audio/wav"),
+            "ogg": ("ogg", "audio/ogg"), "flac": ("flac", "audio/flac"),
+            "m4a": ("ipod", "audio/mp4")}
+
+
+@functools.cache
+def clip(kind: str = "wav", seconds: float = 2.0, gain_db: float = -24.0,
+         source: str = "sine=frequency=330") -> bytes:
+    """A real audio file made by ffmpeg: a quiet stereo 48 kHz tone burst with a wobble, so the
+    clip must be resampled, mixed down and brought up to the podcast loudness."""
+    muxer = ACCEPTED.get(kind, (kind, None))[0]
+    with tempfile.TemporaryDirectory() as folder:  # a file: the M4A muxer seeks back
+        path = Path(folder) / "clip"
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi",
+             "-i", f"{source}:duration={seconds}", "-af", f"tremolo=f=3:d=0.6,volume={gain_db}dB", "-ac", "2", "-ar", "48000",
+             "-f", muxer, str(path)], check=True, capture_output=True)
+        return path.read_bytes()
 
 
 def local(url: str) -> str:

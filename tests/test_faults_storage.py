@@ -328,8 +328,9 @@ class TestS3AndPostgres:
         assert job["status"] == "done", job
         record_figure("S3+PostgreSQL: narration done after", round(time.monotonic() - started, 1), "s")
         size = assert_valid_episode(stack, job, tmp_path)
-        assert s3_keys(stack.media, job["id"]) == ["audio.mp3", "chapters.json", "chapters/0.mp3",
-                                                   "chapters/1.mp3", "transcript.vtt"]
+        assert s3_keys(stack.media, job["id"]) == ["audio.mp3", "audio.opus", "chapters.json",
+                                                   "chapters/0.mp3", "chapters/1.mp3",
+                                                   "transcript.vtt"]
         assert stack.media.stat(narration_key(job["id"], "audio.mp3")).size == size
         assert episodes_of(stack, job["id"]) == 1
 

@@ -246,3 +246,34 @@ def test_etag_is_strong_quoted_and_follows_the_bytes():
 ])
 def test_etag_matches_if_none_match(header, matches):
     assert etag_matches(header, '"abc"') is matches
+
+
+def test_alternate_enclosures_follow_the_podcasting_2_rules():
+    """podcast:alternateEnclosure: `type` required, `length` in bytes, `bitrate` in bits per
+    second, `title` of at most 32 characters, `default` only where the file is the enclosure's,
+    at least one podcast:source with a `uri`; the MP3 stays the <enclosure>."""
+    from narration.feed_model import AlternateEnclosure
+
+    mp3 = AlternateEnclosure("audio/mpeg", 1_000_001, f"{BASE}/narrations/1/audio.mp3",
+                             96_512, title="MP3", default=True)
+    opus = AlternateEnclosure("audio/ogg", 480_000, f"{BASE}/narrations/1/audio opus.opus",
+                              47_900, title="Opus, for apps that can play it: smaller",
+                              codecs="opus")
+    data = render_feed(make_feed(), [make_episode(1, alternates=(mp3, opus))])
+    item = SafeET.fromstring(data).find("channel/item")
+    found = item.findall("podcast:alternateEnclosure", NS)
+    assert [dict(element.attrib) for element in found] == [
+        {"type": "audio/mpeg", "length": "1000001", "bitrate": "96512", "title": "MP3",
+         "default": "true"},
+        {"type": "audio/ogg", "length": "480000", "bitrate": "47900",
+         "title": opus.title[:32], "codecs": "opus"}]
+    assert len(found[1].get("title")) == 32 < len(opus.title)
+    assert [[source.attrib for source in element] for element in found] == [
+        [{"uri": f"{BASE}/narrations/1/audio.mp3"}],
+        [{"uri": f"{BASE}/narrations/1/audio%20opus.opus"}]]  # URIs stay ASCII, as enclosures
+    entry = parse(data).entries[0]
+    assert [(link.type, link.href) for link in entry.enclosures] == [
+        ("audio/mpeg", f"{BASE}/narrations/1/audio.mp3")]
+    # Without alternates nothing is written (an episode made with Opus off).
+    plain = SafeET.fromstring(render_feed(make_feed(), [make_episode(2)]))
+    assert plain.find("channel/item/podcast:alternateEnclosure", NS) is None

@@ -238,3 +238,23 @@ def test_podcast_season_and_episode_follow_the_podcasting_2_rules():
                         episode_number=3)
     root = ET.fromstring(render_feed(feed, [plain]))
     assert root.find("channel/item/podcast:season", NS) is None  # one episode per narration
+
+
+def test_a_feed_whose_episodes_offer_opus_passes_the_w3c_validator(app, client, tmp_path):
+    """podcast:alternateEnclosure (with podcast:source) keeps the feed valid RSS."""
+    from state import feeds
+    from state.models import Job
+
+    feed = make_feed(client, title="Opus too", owner_email="owner@example.org")
+    job = narrate(app, client, title="With an Opus copy", feed=feed["id"])
+    opus = b"OggS" + bytes(3_000)  # the HTTP layer serves bytes; ffprobe checks real files elsewhere
+    app.extensions["narrator"].media.put_bytes(narration_key(job["id"], "audio.opus"), opus,
+                                               "audio/ogg")
+    with app.extensions["narrator"].db.session() as session:  # as the join task leaves it
+        session.get(Job, job["id"]).opus_size = len(opus)
+        feeds.job_changed(session, job["id"])
+    data = rss(app, feed).data
+    item = ET.fromstring(data).find("channel/item")
+    assert [a.get("type") for a in item.findall("podcast:alternateEnclosure", NS)] == [
+        "audio/mpeg", "audio/ogg"]
+    assert validate(data, feed["url"], tmp_path) == []

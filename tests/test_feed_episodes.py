@@ -324,3 +324,19 @@ def test_a_change_in_the_same_second_is_not_hidden_from_if_modified_since(app, c
     if modified is not None:  # a server may leave the date out in such a second (ETag only)
         again = rss(app, feed, **{"If-Modified-Since": modified})
         assert again.status_code == 200 and b"After." in again.data
+
+
+def test_an_episode_made_without_an_opus_copy_offers_only_the_mp3(app, client):
+    """NARRATOR_OPUS_BITRATE=off (or an episode from before Opus copies): no
+    podcast:alternateEnclosure, and the Opus URLs answer 404 saying why."""
+    feed = default_feed(client)
+    job = narrate(app, client, title="MP3 only")
+    assert "opus" not in job["links"]
+    item = SafeET.fromstring(rss(app, feed).data).find("channel/item")
+    assert item.find("podcast:alternateEnclosure", NS) is None
+    assert item.find("enclosure").get("type") == "audio/mpeg"
+    podcast_url = f"{local(feed['url'])[:-len('.xml')]}/episodes/{job['id']}/audio.opus"
+    assert app.test_client().get(podcast_url).status_code == 404
+    response = client.get(f"/api/v1/narrations/{job['id']}/audio.opus")
+    assert response.status_code == 404
+    assert "NARRATOR_OPUS_BITRATE" in error_of(response)["message"]

@@ -21,7 +21,8 @@ from werkzeug.http import parse_options_header
 
 from api_fixtures import (BASE_URL, TWO_CHAPTERS, api_key, app, client, client_for, error_of,  # noqa: F401
                           make_user, recorder, submit)
-from feed_fixtures import NS, default_feed, image, local, make_feed, narrate, rss, with_address
+from feed_fixtures import (NS, clip, default_feed, image, local, make_feed, narrate, rss,
+                           with_address)
 
 TOKEN_URL = re.compile(r"/feeds/(?P<token>[^/]+)\.xml$")
 PRIVATE_PREFIXES = ("/api/v1/narrations", "/api/v1/feeds", "/v1/audio/speech")
@@ -165,7 +166,7 @@ def test_each_enclosure_downloads_under_its_own_name(app, client):
 
 # --- isolation: every route that takes an id ------------------------------------------------------
 
-FIXED_VALUES = {"index": 0, "name": "chapters.json", "extension": "png"}
+FIXED_VALUES = {"index": 0, "name": "chapters.json", "extension": "png", "which": "intro"}
 ID_ARGUMENTS = {"job_id", "feed_id"}
 
 
@@ -212,6 +213,8 @@ def call(app, key: str | None, rule, method: str, values: dict):
     if method in ("POST", "PUT", "PATCH"):
         if rule.endpoint == "feeds.upload_artwork":
             return client.open(url, method=method, data=image(1400), content_type="image/png")
+        if rule.endpoint == "feeds.upload_clip":
+            return client.open(url, method=method, data=clip("mp3", 1.0), content_type="audio/mpeg")
         return client.open(url, method=method, json={"title": "Taken over"})
     return client.open(url, method=method)
 

@@ -7,6 +7,7 @@ Skips with a printed reason when gpo is missing and cannot be installed (tests/p
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from tests.podcast_client import FeedUpdateFailed, Gpo, ensure_gpo
 pytestmark = pytest.mark.slow  # a real podcast app against a whole service, twice
 
 NARRATION_TIMEOUT = 180.0
+PODCAST = "https://podcastindex.org/namespace/1.0"
 TEXTS = {
     "Her, briefly": [("The Film", "Her is a film about a lonely writer. He falls for a voice."),
                      ("Verdict", "It is tender and strange. See it.")],
@@ -76,6 +78,11 @@ def assert_same_files(gpo: Gpo, feed_url: str, http, jobs: list[dict]) -> dict[s
 def test_gpo_subscribes_downloads_and_follows_the_feed(gpo_executable, live_url, http,
                                                        celery_worker, narrations, tmp_path):
     feed = default_feed(http, live_url)
+    # Every episode also offers its Opus copy (podcast:alternateEnclosure); gpo must still take
+    # the MP3 enclosure, which it does not know about.
+    xml = ET.fromstring(http.get(feed["url"], timeout=30).content)
+    assert all(item.find(f"{{{PODCAST}}}alternateEnclosure[@type='audio/ogg']") is not None
+               for item in xml.iter("item"))
     gpo = Gpo(tmp_path / "gpodder", executable=gpo_executable)
     gpo.subscribe(feed["url"])
     assert gpo.subscriptions() == [feed["url"]]

@@ -37,3 +37,15 @@ def test_derived_defaults_live_in_the_data_folder():
 def test_bad_value_names_the_variable(env, value):
     with pytest.raises(SettingError, match=env):
         load_settings({env: value})
+
+
+@pytest.mark.parametrize("value, parsed", [("48k", "48k"), ("24K", "24k"), ("off", None),
+                                           ("0", None)])
+def test_the_opus_copy_has_a_bitrate_or_is_off(value, parsed):
+    assert load_settings({"NARRATOR_OPUS_BITRATE": value}).opus_bitrate == parsed
+
+
+@pytest.mark.parametrize("value", ["48", "48kbps", "3k", "512k"])
+def test_an_unusable_opus_bitrate_names_the_variable(value):
+    with pytest.raises(SettingError, match="NARRATOR_OPUS_BITRATE"):
+        load_settings({"NARRATOR_OPUS_BITRATE": value})

@@ -400,3 +400,33 @@ def test_a_quote_voice_chosen_on_the_page_marks_the_quotes_in_its_transcript(
     narrator = page.locator('#transcript li[data-voice="Narrator"]').all_inner_texts()
     assert "She & he argue." in narrator
     assert not page.script_errors
+
+
+def test_the_feed_intro_and_outro_are_uploaded_and_removed_from_the_page(signed_in, page_url, http):
+    """A person picks an audio file for the intro: the page shows its length and the API has it;
+    a file that is not audio is refused with the server's message and the intro stays; Remove
+    takes it off. The outro works the same, beside it."""
+    from feed_fixtures import clip
+
+    page = signed_in
+    state = page.locator("#intro-state")
+    state.filter(has_text="none").wait_for(timeout=10_000)
+    page.get_by_label("Intro", exact=True).set_input_files(
+        {"name": "jingle.wav", "mimeType": "audio/wav", "buffer": clip("wav", 2.5)})
+    state.filter(has_text="2.5 s").wait_for(timeout=30_000)
+    feed = http.get(api(page_url, "/feeds"), timeout=10).json()["feeds"][0]
+    assert feed["intro"]["set"] is True and abs(feed["intro"]["seconds"] - 2.5) < 0.06
+    assert feed["outro"]["set"] is False and page.locator("#outro-state").inner_text() == "none"
+
+    page.get_by_label("Intro", exact=True).set_input_files(
+        {"name": "cover.png", "mimeType": "audio/mpeg", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(64)})
+    status = page.locator("#clips-status").filter(has_text="was not changed")
+    status.wait_for(timeout=30_000)
+    assert "MP3, WAV, OGG, FLAC or M4A" in status.inner_text()
+    assert state.inner_text() == "2.5 s"
+
+    page.get_by_role("button", name="Remove the intro").click()
+    state.filter(has_text="none").wait_for(timeout=10_000)
+    assert http.get(api(page_url, "/feeds"), timeout=10).json()["feeds"][0]["intro"]["set"] is False
+    assert page.get_by_role("button", name="Remove the intro").is_hidden()
+    assert page.script_errors == []

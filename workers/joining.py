@@ -1,28 +1,43 @@
 """The join step: the parts' segments become the episode at MP3 frame level (no decode, no
 encode), with its tags, cover, chapters JSON and transcript; then the job is done.
 
-The sidecars are published before the MP3, so whoever finds the MP3 finds them too; a job
-canceled meanwhile has its outputs taken back.
+The feed's intro and outro (as they are when the join runs) go before the first part and after
+the last, as chapters of their own ("Intro", "Outro"), so every later chapter and cue shifts by
+the intro's length. The Opus copy is encoded once, from the joined MP3.
+
+The sidecars and the Opus copy are published before the MP3, so whoever finds the MP3 finds
+them too; a job canceled meanwhile has its outputs taken back.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import tempfile
 from pathlib import Path
 
 from narration.cover import render_cover
 from narration.document import document_from_dict
+from narration.encode import OPUS_TYPE, encode_opus
 from narration.join import join_segments
-from state import jobs
-from state.media import MediaStore, MediaStoreError, narration_key
+from narration.segment import Segment, segment_from_json
+from state import feeds, jobs
+from state.media import MediaNotFound, MediaStore, MediaStoreError, narration_key
 from workers.parts import fetch_segments, job_folder
 
 log = logging.getLogger(__name__)
 
 
-def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int) -> str:
-    """Publish the job's episode; what happened, in a word."""
+CLIP_CHAPTERS = {"intro": -1, "outro": -2}
+"""Chapter numbers of the clips' segments: apart from the parts' (0, 1, …), so each clip is a
+chapter mark of its own."""
+
+
+def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int,
+             opus_bitrate: str | None = None) -> str:
+    """Publish the job's episode (and its Opus copy at `opus_bitrate`, unless None); what
+    happened, in a word."""
     with db.session() as session:
         job = jobs.get_job(session, job_id)
         if job is None:
@@ -36,9 +51,13 @@ def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int) -> str:
         indexes = [part.index for part in job.parts]
         first_title = job.parts[0].title
     with tempfile.TemporaryDirectory(prefix="narrator-episode-") as folder:
-        segments = fetch_segments(media, job_id, indexes, Path(folder))
+        intro, outro = fetch_clips(db, media, job_id, Path(folder))
+        segments = intro + fetch_segments(media, job_id, indexes, Path(folder)) + outro
         cover = render_cover(meta.title or first_title, meta.headline)
         files = join_segments(segments, meta, Path(folder) / "audio.mp3", cover=cover)
+        opus = Path(folder) / "audio.opus"
+        if opus_bitrate:
+            encode_opus(files.mp3, opus, opus_bitrate)
         with db.session() as session:
             status = jobs.get_job(session, job_id).status
             jobs.touch_job(session, job_id)
@@ -48,11 +67,15 @@ def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int) -> str:
         media.put_file(narration_key(job_id, "chapters.json"), files.chapters_json,
                        "application/json")
         media.put_file(narration_key(job_id, "transcript.vtt"), files.vtt, "text/vtt")
+        opus_size = opus.stat().st_size if opus_bitrate else None
+        if opus_size:
+            media.put_file(narration_key(job_id, "audio.opus"), opus, OPUS_TYPE)
         # The MP3 last: whoever finds it finds its sidecars too.
         media.put_file(narration_key(job_id, "audio.mp3"), files.mp3, "audio/mpeg")
         mp3_size = files.mp3.stat().st_size
     with db.session() as session:
-        finished = jobs.finish_job(session, job_id, duration=files.duration, mp3_size=mp3_size)
+        finished = jobs.finish_job(session, job_id, duration=files.duration, mp3_size=mp3_size,
+                                   opus_size=opus_size)
         status = jobs.get_job(session, job_id).status
     if not finished and status != "done":
         # Canceled between the check above and now: take back what was published.
@@ -65,6 +88,38 @@ def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int) -> str:
             log.warning("job %s is done but its %s could not be removed", job_id, prefix)
     log.info("job %s done: %.1f s, %d bytes", job_id, files.duration, mp3_size)
     return "done"
+
+
+def fetch_clips(db, media: MediaStore, job_id: str, folder: Path
+                ) -> tuple[list[tuple[Segment, Path]], list[tuple[Segment, Path]]]:
+    """The intro and outro segments of the job's feed (each an empty list or one segment),
+    their frames copied into `folder`.
+
+    A clip replaced between reading the feed and fetching the file is gone from the store (its
+    owner removes the old file): the feed is read once more, for the clip that replaced it.
+    """
+    try:
+        return _fetch_clips(db, media, job_id, folder)
+    except MediaNotFound:
+        log.info("job %s: a feed clip changed while the episode was joined; reading again", job_id)
+        return _fetch_clips(db, media, job_id, folder)
+
+
+def _fetch_clips(db, media: MediaStore, job_id: str, folder: Path):
+    with db.session(readonly=True) as session:
+        records = feeds.episode_clips(session, job_id)
+    return (_fetch_clip(media, "intro", records["intro"], folder),
+            _fetch_clip(media, "outro", records["outro"], folder))
+
+
+def _fetch_clip(media: MediaStore, which: str, record: dict | None, folder: Path
+                ) -> list[tuple[Segment, Path]]:
+    if not record:
+        return []
+    path = folder / f"{which}.mp3"
+    path.write_bytes(media.get_bytes(record["key"]))
+    segment = segment_from_json(json.dumps(record["segment"]).encode("utf-8"))
+    return [(dataclasses.replace(segment, chapter=CLIP_CHAPTERS[which]), path)]
 
 
 def discard_outputs(media: MediaStore, job_id: str) -> None:

@@ -166,7 +166,8 @@ def record(job_id: str, index: int, sentences: int, chars: int) -> str | None:
 @app.task(base=JobTask, bind=True, name="narrator.join_job")
 def join_job(self, job_id: str) -> str:
     """Join the parts' segments into the episode and publish it with its sidecars."""
-    return joining.join_job(database(), media_store(), job_id, max_attempts=MAX_DELIVERIES)
+    return joining.join_job(database(), media_store(), job_id, max_attempts=MAX_DELIVERIES,
+                            opus_bitrate=settings().opus_bitrate)
 
 
 @app.task(name=SPEAK_TASK)

@@ -1,5 +1,5 @@
 """A user's podcast feeds: create, read, edit, delete; rotate or revoke the private address;
-upload artwork; put narrations in and take them out.
+upload artwork and the intro and outro clips; put narrations in and take them out.
 
 Every feed id is checked against the caller: another user's feed answers 404, as an unknown one.
 """
@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.api import JSON, base_url, narrator, produces
 from service.api.narrations import owned_job
-from service.api.outputs import serve_media
+from narration.clips import ACCEPTED, InvalidClipError
+from service.api.outputs import MP3, serve_media
 from service.artwork import MAX_UPLOAD_BYTES, checked_artwork, ensure_artwork, store_artwork
 from service.auth import current_user, require_user
 from service.errors import NotFoundError, UnsupportedMediaTypeError
+from service.feed_clips import (MAX_CLIP_BYTES, MAX_CLIP_SECONDS, clip_view, remove_clip_file,
+                                store_clip, too_large)
 from service.feed_requests import NotPublishableError, parse_feed_fields
 from service.podcast import cover_url, feed_url
 from state import feeds
@@ -26,6 +30,7 @@ bp = Blueprint("feeds", __name__, url_prefix="/api/v1/feeds")
 bp.before_request(require_user)
 
 IMAGE_TYPES = ("image/png", "image/jpeg")
+CLIP = "<any(intro, outro):which>"
 
 
 @bp.get("")
@@ -70,9 +75,13 @@ def edit_feed(feed_id: UUID):
 
 @bp.delete("/<uuid:feed_id>")
 def delete_feed(feed_id: UUID):
-    """Delete a named feed; its narrations stay (409 for the default feed)."""
+    """Delete a named feed; its narrations stay (409 for the default feed), its clips go."""
     with narrator().db.session() as session:
-        feeds.delete_feed(session, owned_feed(session, feed_id))
+        feed = owned_feed(session, feed_id)
+        clips = [feed.intro, feed.outro]
+        feeds.delete_feed(session, feed)
+    for record in clips:
+        remove_clip_file(narrator().media, record)
     return Response(status=204)
 
 
@@ -130,6 +139,61 @@ def remove_artwork(feed_id: UUID):
         feed = owned_feed(session, feed_id)
         feeds.set_artwork(feed, None)
         return jsonify(feed_view(session, feed))
+
+
+@bp.get(f"/<uuid:feed_id>/{CLIP}")
+@produces(MP3)
+def get_clip(feed_id: UUID, which: str):
+    """The intro or outro as episodes will carry it (at podcast loudness, with its fades)."""
+    with narrator().db.session(readonly=True) as session:
+        record = getattr(owned_feed(session, feed_id), which)
+    if record is None:
+        raise NotFoundError(f"This feed has no {which}; upload one with PUT.", field=which)
+    return serve_media(record["key"], MP3)
+
+
+@bp.put(f"/<uuid:feed_id>/{CLIP}")
+@produces(JSON)
+def upload_clip(feed_id: UUID, which: str):
+    """An intro or outro for the feed's new episodes: MP3, WAV, OGG, FLAC or M4A audio as the
+    body, told by its content (any audio/* Content-Type, or application/octet-stream)."""
+    with narrator().db.session(readonly=True) as session:
+        owned_feed(session, feed_id)  # another user's feed: 404 before anything else is looked at
+    if not (request.mimetype.startswith("audio/")
+            or request.mimetype == "application/octet-stream"):
+        raise UnsupportedMediaTypeError(
+            f"Send the {which} as the body, {ACCEPTED} audio, with an audio/* Content-Type "
+            "(e.g. audio/mpeg) or application/octet-stream.", field="Content-Type")
+    if request.content_length and request.content_length > MAX_CLIP_BYTES:
+        raise too_large(request.content_length)
+    request.max_content_length = MAX_CLIP_BYTES
+    try:
+        data = request.get_data()
+    except RequestEntityTooLarge:
+        raise too_large() from None
+    if not data:
+        raise InvalidClipError(f"The body is empty; send the {which}'s audio (at most "
+                               f"{MAX_CLIP_SECONDS:g} s).", field="body")
+    media = narrator().media
+    record = store_clip(media, str(feed_id), which, data, bitrate=current_app.config["BITRATE"])
+    with narrator().db.session() as session:
+        feed = owned_feed(session, feed_id)
+        old = feeds.set_clip(feed, which, record)
+        view = feed_view(session, feed)
+    remove_clip_file(media, old, keep=record)
+    return jsonify(view)
+
+
+@bp.delete(f"/<uuid:feed_id>/{CLIP}")
+@produces(JSON)
+def remove_clip(feed_id: UUID, which: str):
+    """New episodes go without it; episodes made with it keep it."""
+    with narrator().db.session() as session:
+        feed = owned_feed(session, feed_id)
+        old = feeds.set_clip(feed, which, None)
+        view = feed_view(session, feed)
+    remove_clip_file(narrator().media, old)
+    return jsonify(view)
 
 
 @bp.get("/<uuid:feed_id>/episodes")
@@ -195,10 +259,11 @@ def feed_view(session, feed: Feed) -> dict:
         "artwork": {"uploaded": feed.artwork_type is not None,
                     "type": feed.artwork_type or "image/png",
                     "url": cover_url(feed, token) if token else None},
+        "intro": clip_view(feed.intro), "outro": clip_view(feed.outro),
         "episodes": published,
         "created_at": iso_time(feed.created_at), "updated_at": iso_time(feed.updated_at),
         "links": {"self": this, "episodes": f"{this}/episodes", "artwork": f"{this}/artwork",
-                  "token": f"{this}/token"},
+                  "token": f"{this}/token", "intro": f"{this}/intro", "outro": f"{this}/outro"},
     }
 
 

@@ -1,5 +1,5 @@
-"""A job's outputs, served from the media store: the MP3, its chapters JSON and WebVTT transcript,
-and each chapter's preview MP3 as soon as that chapter is done.
+"""A job's outputs, served from the media store: the MP3 (and its Opus copy), its chapters JSON
+and WebVTT transcript, and each chapter's preview MP3 as soon as that chapter is done.
 
 Served by hand rather than with `send_file`, because objects may live in S3: GET and HEAD,
 Accept-Ranges, 206 for one byte range (several ranges get the whole file, as RFC 9110 allows),
@@ -15,6 +15,7 @@ from uuid import UUID
 from flask import Blueprint, Response, request
 from werkzeug.http import unquote_etag
 
+from narration.encode import OPUS_TYPE
 from service.api import JSON, narrator, produces
 from service.api.narrations import read_job
 from service.auth import require_user
@@ -36,6 +37,22 @@ def episode_audio(job_id: UUID):
     """The finished episode, as a download named after the title."""
     view = finished_job(job_id)
     return serve_media(narration_key(job_id, "audio.mp3"), MP3, download=(view.get("title"), ".mp3"))
+
+
+@bp.get("/<uuid:job_id>/audio.opus")
+@produces(OPUS_TYPE)
+def episode_opus(job_id: UUID):
+    """The same episode as Ogg Opus, about half the MP3's size (see NARRATOR_OPUS_BITRATE)."""
+    view = finished_job(job_id)
+    if "opus" not in view["links"]:
+        raise NotFoundError(no_opus_copy(), field="id")
+    return serve_media(narration_key(job_id, "audio.opus"), OPUS_TYPE,
+                       download=(view.get("title"), ".opus"))
+
+
+def no_opus_copy() -> str:
+    return ("This narration has no Opus copy: it was made while NARRATOR_OPUS_BITRATE was off, "
+            "or before Opus copies were made. The MP3 is there.")
 
 
 @bp.get("/<uuid:job_id>/chapters.json")

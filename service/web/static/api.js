@@ -31,7 +31,11 @@ export function whenUnauthorized(handler) {
  */
 export async function requestJson(url, { method = "GET", body, headers = {}, signInOnRefusal = true } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // A file (an intro or outro clip): sent as it is; the server tells its format by content.
+    init.body = body;
+    init.headers["Content-Type"] = body.type || "application/octet-stream";
+  } else if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
   }

@@ -18,6 +18,8 @@ const episodesLine = document.getElementById("feed-episodes");
 const NO_FEED = "none"; // the API's word for "in no feed"
 const chapterEpisodes = document.getElementById("chapter-episodes");
 const opmlLink = document.getElementById("opml-link");
+const clipsStatus = document.getElementById("clips-status");
+const CLIPS = { intro: "intro", outro: "outro" }; // the API's names, and what the page calls them
 
 let shown = null; // the feed the card shows (the default feed), with its narrations
 let entries = new Map(); // narration id → the status the feed's entry list last gave
@@ -112,11 +114,56 @@ function fillChoice(feeds) {
   choice.value = wanted;
 }
 
-/** The default feed's settings: chapters as episodes; and the OPML link for every feed. */
+/** The default feed's settings: chapters as episodes, the intro and outro. */
 function showSettings(feed) {
   chapterEpisodes.checked = Boolean(feed?.chapter_episodes);
   chapterEpisodes.disabled = !feed;
   chapterEpisodes.dataset.feed = feed?.id ?? "";
+  for (const which of Object.keys(CLIPS)) showClip(feed, which);
+}
+
+/** Whether the feed has this clip, and how long it is; Remove only when there is one. */
+function showClip(feed, which) {
+  const clip = feed?.[which] ?? { set: false, seconds: null };
+  const state = document.getElementById(`${which}-state`);
+  state.textContent = clip.set ? `${clip.seconds.toFixed(1)} s` : "none";
+  state.dataset.set = String(clip.set);
+  document.getElementById(`${which}-file`).disabled = !feed;
+  document.getElementById(`${which}-remove`).hidden = !clip.set;
+}
+
+/** Uploads the chosen file as the default feed's intro or outro (the server checks it). */
+async function uploadClip(which, input) {
+  const [file] = input.files;
+  if (!file || !mainFeed) return;
+  input.disabled = true;
+  clipsStatus.textContent = `Uploading the ${CLIPS[which]}…`;
+  try {
+    const feed = await requestJson(apiUrl(`/feeds/${encodeURIComponent(mainFeed.id)}/${which}`), {
+      method: "PUT", body: file });
+    mainFeed = { ...mainFeed, [which]: feed[which] };
+    showClip(feed, which);
+    clipsStatus.textContent = `The ${CLIPS[which]} (${feed[which].seconds.toFixed(1)} s) goes into every new episode.`;
+  } catch (error) {
+    clipsStatus.textContent = `The ${CLIPS[which]} was not changed: ${error.message}`;
+  } finally {
+    input.value = "";
+    input.disabled = !mainFeed;
+  }
+}
+
+/** Takes the intro or outro off the default feed; episodes made with it keep it. */
+async function removeClip(which) {
+  if (!mainFeed) return;
+  try {
+    const feed = await requestJson(apiUrl(`/feeds/${encodeURIComponent(mainFeed.id)}/${which}`), {
+      method: "DELETE" });
+    mainFeed = { ...mainFeed, [which]: feed[which] };
+    showClip(feed, which);
+    clipsStatus.textContent = `New episodes go without the ${CLIPS[which]}.`;
+  } catch (error) {
+    clipsStatus.textContent = `The ${CLIPS[which]} was not removed: ${error.message}`;
+  }
 }
 
 /**
@@ -157,6 +204,8 @@ export function forgetFeeds() {
   mainFeed = null;
   newAddress.hidden = true;
   showAddress(null, "");
+  showSettings(null);
+  clipsStatus.textContent = "";
   shown = null;
   entries = new Map();
   renderEpisodes();
@@ -207,6 +256,11 @@ export function setUpFeeds() {
   newAddress.addEventListener("click", makeNewAddress);
   urlField.addEventListener("focus", () => urlField.select());
   chapterEpisodes.addEventListener("change", saveChapterEpisodes);
+  for (const which of Object.keys(CLIPS)) {
+    const input = document.getElementById(`${which}-file`);
+    input.addEventListener("change", () => uploadClip(which, input));
+    document.getElementById(`${which}-remove`).addEventListener("click", () => removeClip(which));
+  }
   opmlLink.addEventListener("click", downloadOpml);
   // A narration started elsewhere (another tab, the API) may be in the feed: ask before the
   // store shows it, so this card counts it in the same moment the recent list lists it.
