@@ -35,7 +35,7 @@ class IdempotencyConflict(NarrationError):
 def create_job(session: Session, *, request: dict, voice: str, speed: float, source: str,
                input_chars: int, title: str = "", author: str = "",
                idempotency_key: str | None = None, request_hash: str | None = None,
-               user_id: str | None = None) -> tuple[Job, bool]:
+               user_id: str | None = None, quote_voice: str | None = None) -> tuple[Job, bool]:
     """A new queued, unplanned job holding what was sent, or (the earlier job, False) when the
     idempotency key was seen before.
 
@@ -50,7 +50,7 @@ def create_job(session: Session, *, request: dict, voice: str, speed: float, sou
     now = utcnow()
     job = Job(
         id=str(uuid.uuid4()), user_id=user_id, status="queued", title=title, author=author,
-        voice=voice, speed=speed, source=source, request=request, input_chars=input_chars,
+        voice=voice, quote_voice=quote_voice, speed=speed, source=source, request=request, input_chars=input_chars,
         description="", idempotency_key=idempotency_key, request_hash=request_hash,
         chapters_total=0, sentences_total=0, sentences_done=0, chars_total=0, chars_done=0,
         created_at=now, heartbeat_at=now, attempts=0, assembly_attempts=0, plan_attempts=0)
@@ -277,8 +277,7 @@ def start_join(session: Session, job_id: str, *, max_attempts: int | None = None
     return True
 
 
-def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int,
-               opus_size: int | None = None) -> bool:
+def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int) -> bool:
     """Mark the job done with its outputs' facts; False if it was canceled or failed meanwhile."""
     job = _lock(session, job_id)
     if job is None or job.status != "running":
@@ -287,10 +286,20 @@ def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int,
     job.status = "done"
     job.duration = duration
     job.mp3_size = mp3_size
-    job.opus_size = opus_size
     job.finished_at = job.heartbeat_at = now
     _recount(job)
     publish_job(session, job_id)
+    return True
+
+
+def record_opus(session: Session, job_id: str, size: int) -> bool:
+    """Note the done episode's Opus copy: its feeds offer it from now on. False when the job is
+    gone (deleted while the copy was made)."""
+    job = _lock(session, job_id)
+    if job is None or job.status != "done":
+        return False
+    job.opus_size = size
+    job_changed(session, job_id)
     return True
 
 

@@ -107,6 +107,8 @@ class Job(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(Text, default="")
     voice: Mapped[str] = mapped_column(String(100))
+    quote_voice: Mapped[str | None] = mapped_column(String(100))
+    """The voice that reads quotations (narration.quotes); None: the narrator reads them."""
     speed: Mapped[float] = mapped_column(Float, default=1.0)
     source: Mapped[str] = mapped_column(String(16))
     request: Mapped[dict | None] = mapped_column(JSON, deferred=True)

@@ -84,7 +84,7 @@ def job_view(job: Job, base_url: str, now: datetime | None = None) -> dict:
     """The job as the API shows it; output links appear only once they exist."""
     view = {
         "id": job.id, "status": job.status, "title": job.title, "author": job.author,
-        "voice": job.voice, "quote_voice": (job.request or {}).get("quote_voice"),
+        "voice": job.voice, "quote_voice": job.quote_voice,
         "speed": job.speed, "created_at": iso_time(job.created_at),
         "started_at": iso_time(job.started_at), "finished_at": iso_time(job.finished_at),
         "duration": job.duration,

@@ -328,6 +328,8 @@ class TestS3AndPostgres:
         assert job["status"] == "done", job
         record_figure("S3+PostgreSQL: narration done after", round(time.monotonic() - started, 1), "s")
         size = assert_valid_episode(stack, job, tmp_path)
+        # The Opus copy follows the episode, made by a task of its own.
+        wait_until(lambda: "audio.opus" in s3_keys(stack.media, job["id"]), 60, "the Opus copy")
         assert s3_keys(stack.media, job["id"]) == ["audio.mp3", "audio.opus", "chapters.json",
                                                    "chapters/0.mp3", "chapters/1.mp3",
                                                    "transcript.vtt"]

@@ -1,6 +1,6 @@
 """Feed audio with real parts: a real Celery worker narrates with the male Piper voice, the join
-task puts the feed's intro and outro around the parts and encodes the Opus copy, and the feed
-offers it as podcast:alternateEnclosure. Read back by feedparser, Debian's ffprobe (installed
+task puts the feed's intro and outro around the parts, a task after it encodes the Opus copy,
+and the feed offers it as podcast:alternateEnclosure. Read back by feedparser, Debian's ffprobe (installed
 when root, else the tests skip saying so), our loudness meter and mutagen.
 
 The same text is narrated before and after the clips are set: its parts come from the segment
@@ -84,7 +84,12 @@ def narrate(http, live_url: str, worker) -> dict:
 
     view = wait_until(finished, NARRATION_TIMEOUT, "the narration", interval=0.5)
     assert view["status"] == "done", (view, worker.log_tail())
-    return view
+
+    def with_opus():  # the Opus copy is made after the episode is done, by a task of its own
+        view = http.get(url, timeout=30).json()
+        return view if "opus" in view["links"] else None
+
+    return wait_until(with_opus, 60, "the Opus copy", interval=0.5)
 
 
 def outputs(http, job: dict) -> dict:

@@ -3,10 +3,11 @@ encode), with its tags, cover, chapters JSON and transcript; then the job is don
 
 The feed's intro and outro (as they are when the join runs) go before the first part and after
 the last, as chapters of their own ("Intro", "Outro"), so every later chapter and cue shifts by
-the intro's length. The Opus copy is encoded once, from the joined MP3.
+the intro's length.
 
-The sidecars and the Opus copy are published before the MP3, so whoever finds the MP3 finds
-them too; a job canceled meanwhile has its outputs taken back.
+The sidecars are published before the MP3, so whoever finds the MP3 finds them too; a job
+canceled meanwhile has its outputs taken back. The Opus copy is encoded afterwards, from the
+published MP3, by a task of its own (`add_opus_copy`): the episode never waits for it.
 """
 
 from __future__ import annotations
@@ -34,10 +35,8 @@ CLIP_CHAPTERS = {"intro": -1, "outro": -2}
 chapter mark of its own."""
 
 
-def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int,
-             opus_bitrate: str | None = None) -> str:
-    """Publish the job's episode (and its Opus copy at `opus_bitrate`, unless None); what
-    happened, in a word."""
+def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int) -> str:
+    """Publish the job's episode; what happened, in a word."""
     with db.session() as session:
         job = jobs.get_job(session, job_id)
         if job is None:
@@ -55,9 +54,6 @@ def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int,
         segments = intro + fetch_segments(media, job_id, indexes, Path(folder)) + outro
         cover = render_cover(meta.title or first_title, meta.headline)
         files = join_segments(segments, meta, Path(folder) / "audio.mp3", cover=cover)
-        opus = Path(folder) / "audio.opus"
-        if opus_bitrate:
-            encode_opus(files.mp3, opus, opus_bitrate)
         with db.session() as session:
             status = jobs.get_job(session, job_id).status
             jobs.touch_job(session, job_id)
@@ -67,15 +63,11 @@ def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int,
         media.put_file(narration_key(job_id, "chapters.json"), files.chapters_json,
                        "application/json")
         media.put_file(narration_key(job_id, "transcript.vtt"), files.vtt, "text/vtt")
-        opus_size = opus.stat().st_size if opus_bitrate else None
-        if opus_size:
-            media.put_file(narration_key(job_id, "audio.opus"), opus, OPUS_TYPE)
         # The MP3 last: whoever finds it finds its sidecars too.
         media.put_file(narration_key(job_id, "audio.mp3"), files.mp3, "audio/mpeg")
         mp3_size = files.mp3.stat().st_size
     with db.session() as session:
-        finished = jobs.finish_job(session, job_id, duration=files.duration, mp3_size=mp3_size,
-                                   opus_size=opus_size)
+        finished = jobs.finish_job(session, job_id, duration=files.duration, mp3_size=mp3_size)
         status = jobs.get_job(session, job_id).status
     if not finished and status != "done":
         # Canceled between the check above and now: take back what was published.
@@ -88,6 +80,30 @@ def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int,
             log.warning("job %s is done but its %s could not be removed", job_id, prefix)
     log.info("job %s done: %.1f s, %d bytes", job_id, files.duration, mp3_size)
     return "done"
+
+
+def add_opus_copy(db, media: MediaStore, job_id: str, *, bitrate: str) -> str:
+    """Encode the done episode once more, as Ogg Opus, and offer it in its feeds; what happened,
+    in a word. Apart from the join because it costs a core for ~1/60 of the audio's length
+    (21 s for the 21-minute sample), which the episode would otherwise wait for."""
+    with db.session(readonly=True) as session:
+        job = jobs.get_job(session, job_id)
+        if job is None or job.status != "done" or job.opus_size:
+            return "skipped"
+    with tempfile.TemporaryDirectory(prefix="narrator-opus-") as folder:
+        mp3, opus = Path(folder) / "audio.mp3", Path(folder) / "audio.opus"
+        try:
+            mp3.write_bytes(media.get_bytes(narration_key(job_id, "audio.mp3")))
+        except MediaNotFound:  # the narration was deleted meanwhile
+            return "skipped"
+        encode_opus(mp3, opus, bitrate)
+        media.put_file(narration_key(job_id, "audio.opus"), opus, OPUS_TYPE)
+        size = opus.stat().st_size
+    with db.session() as session:
+        if jobs.record_opus(session, job_id, size):
+            return "done"
+    media.delete_prefix(narration_key(job_id, "audio.opus"))  # deleted while it was encoded
+    return "discarded"
 
 
 def fetch_clips(db, media: MediaStore, job_id: str, folder: Path

@@ -153,7 +153,7 @@ def job_voices(session, job):
     """The job's voice and its quote voice (None unless the request named one): the
     catalogue's, or its owner's own (a blend)."""
     found = voices_for_user(session, job.user_id, catalogue())
-    quote = job.request.get("quote_voice")
+    quote = job.quote_voice
     return found.find(job.voice), found.find(quote, field="quote_voice") if quote else None
 
 
@@ -165,9 +165,21 @@ def record(job_id: str, index: int, sentences: int, chars: int) -> str | None:
 
 @app.task(base=JobTask, bind=True, name="narrator.join_job")
 def join_job(self, job_id: str) -> str:
-    """Join the parts' segments into the episode and publish it with its sidecars."""
-    return joining.join_job(database(), media_store(), job_id, max_attempts=MAX_DELIVERIES,
-                            opus_bitrate=settings().opus_bitrate)
+    """Join the parts' segments into the episode and publish it with its sidecars; then queue
+    its Opus copy."""
+    outcome = joining.join_job(database(), media_store(), job_id, max_attempts=MAX_DELIVERIES)
+    if outcome == "done" and settings().opus_bitrate:
+        add_opus_copy.delay(job_id)
+    return outcome
+
+
+@app.task(name="narrator.add_opus_copy", autoretry_for=TRANSIENT_ERRORS, retry_backoff=2,
+          max_retries=MAX_DELIVERIES - 1)
+def add_opus_copy(job_id: str) -> str:
+    """The done episode as Ogg Opus, offered beside the MP3 (nothing waits for it; a copy that
+    cannot be made leaves the episode as it is)."""
+    return joining.add_opus_copy(database(), media_store(), job_id,
+                                 bitrate=settings().opus_bitrate)
 
 
 @app.task(name=SPEAK_TASK)

@@ -158,7 +158,8 @@ def store_narration(session, wanted, key: str | None):
     named_lexicons(session, current_user(), wanted.request.get("lexicons") or ())
     # A reused key with a different request raises IdempotencyConflict (422) from here.
     job, created = jobs.create_job(
-        session, request=wanted.request, voice=wanted.voice.id, speed=wanted.speed,
+        session, request=wanted.request, voice=wanted.voice.id,
+        quote_voice=wanted.request.get("quote_voice"), speed=wanted.speed,
         source=wanted.source, input_chars=wanted.input_chars, title=wanted.title,
         author=wanted.author, idempotency_key=key, request_hash=wanted.request_hash,
         user_id=current_user())
