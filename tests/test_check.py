@@ -165,3 +165,40 @@ def test_suspect_times_are_episode_times_in_every_chapter(tmp_path):
     cue = f"{_vtt_time(suspect['start'])} --> {_vtt_time(suspect['end'])}\n"
     assert cue + "The deaf sentence is never heard at all." in vtt
     assert report["chapters"][0]["errors"] == 0 and report["errors"] == 8
+
+
+def test_the_parts_of_a_chapter_become_one_chapter_in_the_episode_report():
+    """The service checks parts; the report counts sentences and times from each chapter's start
+    (the second part after the first one's audio and its own lead), then the cues place them."""
+    from narration.check import parts_report
+    from narration.render import Pauses
+    from narration.segment import Segment
+    from narration.timeline import Cue
+
+    def segment(chapter: int, seconds: float, lead: float) -> Segment:
+        return Segment("T", chapter, 1000, round(seconds * 1000), round(lead * 1000), 0, 0, 1, ())
+
+    def check(sentences: int, suspect: list[dict], words: int, errors: int) -> dict:
+        return {"title": "T", "words": words, "errors": errors, "wer": errors / words,
+                "sentences": sentences, "retried": [], "suspect": suspect,
+                "names_not_recognized": [{"name": "Ava", "sentence": 1, "heard": "a"}]
+                if suspect else [], "seconds": 1.0}
+
+    bad = {"index": 1, "text": "Second.", "heard": "", "start": 2.0, "end": 3.0, "retries": 2,
+           "problem": "silence"}
+    parts = [(segment(0, 10.0, 1.0), check(3, [], 10, 1)),
+             (segment(0, 6.0, 0.5), check(2, [bad], 5, 2)),
+             (segment(1, 4.0, 2.0), check(1, [], 4, 0))]
+    report = parts_report(parts)
+    first, second = report["chapters"]
+    assert (first["words"], first["errors"], first["sentences"]) == (15, 3, 5)
+    assert report["words"] == 19 and report["wer"] == round(3 / 19, 4)
+    moved = report["suspect"][0]
+    assert moved["index"] == 4 and moved["chapter"] == 0
+    assert report["names_not_recognized"] == [{"name": "Ava", "sentence": 4, "heard": "a",
+                                              "chapter": 0}]
+    # Chapter time: 9 s of the first part, 0.5 s lead, 2 s in; the episode adds its lead-in.
+    assert (moved["start"], moved["end"]) == pytest.approx((11.5 + Pauses().lead_in,
+                                                            12.5 + Pauses().lead_in))
+    placed = parts_report(parts, cues=[Cue(0.5, 1.5, "First."), Cue(20.0, 21.5, "Second.")])
+    assert (placed["suspect"][0]["start"], placed["suspect"][0]["end"]) == (20.0, 21.5)
