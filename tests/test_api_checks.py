@@ -15,7 +15,7 @@ import pytest
 
 from api_fixtures import api_key, app, client, error_of, recorder, submit  # noqa: F401
 from narration.check import comparable
-from tests.checks import parse_vtt
+from tests.checks import parse_vtt, sentence_cache_entries
 from tests.conftest_service import wait_until
 from voices import recognizer
 
@@ -100,17 +100,6 @@ def finished(http, job: dict, worker, timeout: float = 300) -> dict:
     view = wait_until(ended, timeout, f"job {job['id']} to end", interval=0.5)
     assert view["status"] == "done", (view.get("error"), worker.log_tail())
     return view
-
-
-def sentence_cache_entries() -> int:
-    """Sentences in the worker's sentence cache: each one the engine synthesized (read-only)."""
-    import sqlite3
-
-    from narration.settings import load_settings
-
-    path = load_settings().sentence_cache_dir / "cache.db"
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        return db.execute("SELECT COUNT(*) FROM Cache").fetchone()[0]
 
 
 CHECKED = {"title": "Ex Machina", "voice": "male", "check": True, "chapters": [
