@@ -24,6 +24,7 @@ from state.media import MediaStore, narration_key
 from state.voices import voices_for_user
 import voices
 from voices import Voice
+from voices import engines
 from voices.engines import engine_module
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,10 @@ def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
 
 def guesser(voice: Voice):
     """The voice's `guessed_words` (which names its phonemizer guesses from spelling), or None.
-    Loads the engine here: the part tasks of this process use it next (engines are cached)."""
+    Loads the engine here: the part tasks of this process use it next (engines are cached). A
+    voice that is not installed says nothing here; its part tasks fail the job with the reason."""
+    if engines.missing(voice) is not None:
+        return None
     return getattr(voices.load_engine(voice), "guessed_words", None)
 
 
