@@ -47,6 +47,7 @@ def test_names_can_be_heard_given_a_pronunciation_and_narrated_again(signed_in, 
 
     # Hear a name (the preview endpoint, in the job's voice).
     page.get_by_role("button", name="Play Kyoko").click()
+    # "played" only once the clip played to its end (a refused or broken one says "failed").
     page.locator("li[data-word=Kyoko] .play-name[data-state=played]").wait_for(timeout=60_000)
 
     # An empty pronunciation is refused beside the name; a typed one goes into the lexicon.

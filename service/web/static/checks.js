@@ -101,12 +101,14 @@ async function playName(job, word, button, error) {
       throw new Error(body?.error?.message ?? `The preview failed (HTTP ${response.status}).`);
     }
     if (sound.src) URL.revokeObjectURL(sound.src);
+    sound.onplaying = () => { button.dataset.state = "playing"; };
+    sound.onended = () => { button.dataset.state = "played"; };
     sound.src = URL.createObjectURL(await response.blob());
-    await sound.play().catch(() => {}); // a browser may refuse sound without a gesture; the MP3 is loaded
-    button.dataset.state = "played";
+    await sound.play();
   } catch (failure) {
     button.dataset.state = "failed";
-    error.textContent = failure.message;
+    error.textContent = failure.name === "NotAllowedError" || failure.name === "NotSupportedError"
+      ? `${word} could not be played here (${failure.message}).` : failure.message;
   }
 }
 
