@@ -23,8 +23,7 @@ from state.lexicons import resolve_lexicon
 from state.media import MediaStore, narration_key
 from state.voices import voices_for_user
 import voices
-from voices import Voice
-from voices import engines
+from voices import Voice, engines
 from voices.engines import engine_module
 
 log = logging.getLogger(__name__)
@@ -63,8 +62,8 @@ def utterance_limit(voice: Voice) -> int:
 def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
              max_attempts: int | None = None) -> bool:
     """Read the job's text, find its names (the names check), apply its owner's lexicons (those
-    the request named, else their defaults) and store its parts, unless that is done; whether its parts may be
-    queued now (False when the job is over). A text that turns out unspeakable raises its
+    the request named, else their defaults) and store its parts, unless that is done; whether
+    its parts may be queued now (False when the job is over). A text that turns out unspeakable raises its
     NarrationError: the caller fails the job with its code."""
     with db.session() as session:
         planning_now = jobs.start_plan(session, job_id, max_attempts=max_attempts)
