@@ -19,10 +19,8 @@ web = Blueprint(
 )
 bp = web  # the name service.register_web_page looks for, like every other blueprint here
 
-# Everything the page loads (script, style, API calls, audio, transcript tracks) is same-origin;
-# a name's preview is POSTed (its text in the body) and played from the answer's bytes, through a
-# blob: URL the page makes itself.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self'; media-src 'self' blob:; object-src 'none'; "
+# Everything the page loads (script, style, API calls, audio, transcript tracks) is same-origin.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self'; media-src 'self'; object-src 'none'; "
                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 

@@ -14,7 +14,8 @@ const list = document.getElementById("names-list");
 const again = document.getElementById("narrate-again");
 const againHint = document.getElementById("narrate-again-hint");
 const checkBox = document.getElementById("job-check");
-const sound = new Audio();
+let audioContext = null; // made on the first Play press (browsers start sound only after a gesture)
+let playing = null;
 
 let shown = { id: null, added: 0 };
 
@@ -100,14 +101,24 @@ async function playName(job, word, button, error) {
       const body = await response.json().catch(() => null);
       throw new Error(body?.error?.message ?? `The preview failed (HTTP ${response.status}).`);
     }
-    if (sound.src) URL.revokeObjectURL(sound.src);
-    sound.onplaying = () => { button.dataset.state = "playing"; };
-    sound.onended = () => { button.dataset.state = "played"; };
-    sound.src = URL.createObjectURL(await response.blob());
-    await sound.play();
+    // Web Audio plays the answer's bytes: the page's policy allows media only from its own
+    // origin, and a POST's answer has no URL an <audio> element could load.
+    audioContext ??= new AudioContext();
+    const clip = await audioContext.decodeAudioData(await response.arrayBuffer());
+    if (playing) { // a name still sounding is cut off (and its button keeps its last state)
+      playing.onended = null;
+      playing.disconnect();
+    }
+    playing = audioContext.createBufferSource();
+    playing.buffer = clip;
+    playing.connect(audioContext.destination);
+    playing.onended = () => { button.dataset.state = "played"; };
+    await audioContext.resume();
+    playing.start();
+    button.dataset.state = "playing";
   } catch (failure) {
     button.dataset.state = "failed";
-    error.textContent = failure.name === "NotAllowedError" || failure.name === "NotSupportedError"
+    error.textContent = failure instanceof DOMException
       ? `${word} could not be played here (${failure.message}).` : failure.message;
   }
 }
