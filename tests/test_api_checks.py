@@ -156,3 +156,49 @@ def test_narrating_again_after_adding_a_pronunciation_renders_only_the_touched_s
     touched = [s for s in NAMES_TEXT.split(". ") if "Kyoko" in s]
     assert again["id"] != first["id"] and name_words(again)["Kyoko"]["in_lexicon"] is True
     assert sentence_cache_entries() - before == len(touched) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(recognizer.missing() is not None, reason=f"{recognizer.missing()}")
+def test_a_part_task_stores_the_check_of_a_broken_take_and_the_join_places_it(tmp_path):
+    """What a part task and the join do with the check (speak_part, fetch_checks, parts_report),
+    in this process with a voice that keeps one sentence silent: it is retaken twice, stays
+    suspect, and is reported at its cue in the joined episode."""
+    import uuid
+
+    import voices
+    from narration.check import EpisodeCheck, make_retake, parts_report
+    from narration.document import Metadata
+    from narration.join import join_segments
+    from narration.pipeline import plan_parts
+    from narration.reading import read_plain
+    from narration.script import build_script
+    from state.media import open_media_store
+    from tests.fakes import BrokenEngine
+    from workers.parts import PartProgress, fetch_checks, fetch_segments, speak_part
+
+    broken = "The robot must pass a simple test before the end of the week."
+    text = f"Caleb wins a week at a house in the mountains.\n\n{broken} Nobody expects what happens."
+    engine = BrokenEngine(voices.load_engine(voices.load_catalogue().find("male")), "silence", 99)
+    parts = plan_parts(build_script(read_plain(text), max_chars=engine.max_chars), max_chars=60)
+    assert len(parts) >= 2  # the check of a later part is shifted in its chapter
+    media, job_id = open_media_store((tmp_path / "media").as_uri()), str(uuid.uuid4())
+    whisper = recognizer.load_recognizer()
+    for index, part in enumerate(parts):
+        speak_part(media, job_id, index, part, engine, speed=1.0, bitrate="64k",
+                   progress=PartProgress(lambda sentences, chars: "running"),
+                   checker=EpisodeCheck(whisper, make_retake(engine, 1.0)))
+    indexes = list(range(len(parts)))
+    segments = fetch_segments(media, job_id, indexes, tmp_path)
+    files = join_segments(segments, Metadata(title="T"), tmp_path / "episode.mp3", cover=None)
+    report = parts_report(fetch_checks(media, job_id, segments, indexes), cues=files.cues)
+
+    assert engine.broken_takes == 3  # the take, then two retakes
+    [suspect] = [s for s in report["suspect"] if s["text"] == broken]
+    assert suspect["retries"] == 2 and suspect["problem"] is not None
+    [cue] = [c for c in files.cues if c.text == broken]
+    assert (suspect["start"], suspect["end"]) == (round(cue.start, 3), round(cue.end, 3))
+    assert 0 < suspect["start"] < suspect["end"] <= files.duration
+    assert report["words"] == sum(len(comparable(c.text)) for c in files.cues)
+    assert [s["index"] for s in report["chapters"][0]["suspect"]] == [
+        next(i for i, c in enumerate(files.cues) if c.text == broken)]

@@ -9,14 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import voices
-from narration.audio import Audio
 from narration.check import EpisodeCheck, comparable, make_retake, score
 from narration.pipeline import narrate
 from narration.reading import read_plain
+from tests.fakes import BrokenEngine
 from voices import recognizer as whisper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,24 +45,6 @@ def test_a_take_is_bad_when_words_go_missing_repeat_or_turn_to_garbage(reference
 def test_both_sides_are_normalized_the_same_way():
     assert comparable("Nathan’s house, in 2015 — ten-thirty!") == comparable(
         "nathan's house in twenty fifteen ten thirty")
-
-
-class BrokenEngine:
-    """The male voice, except that one sentence's first `failures` takes are broken: silence,
-    or the sentence with its second half left out."""
-
-    def __init__(self, engine, mode: str, failures: int):
-        self.engine, self.mode, self.failures = engine, mode, failures
-        self.identity, self.sample_rate, self.max_chars = "broken", engine.sample_rate, 400
-        self.broken_takes = 0
-
-    def synthesize(self, text: str, speed: float = 1.0) -> Audio:
-        if "robot" in text and self.broken_takes < self.failures:
-            self.broken_takes += 1
-            if self.mode == "silence":
-                return Audio(np.zeros(self.sample_rate * 2, dtype=np.float32), self.sample_rate)
-            text = " ".join(text.split()[:4]) + "."
-        return self.engine.synthesize(text, speed)
 
 
 @pytest.fixture(scope="module")
