@@ -17,14 +17,14 @@ const checkBox = document.getElementById("job-check");
 let audioContext = null; // made on the first Play press (browsers start sound only after a gesture)
 let playing = null;
 
-let shown = { id: null, added: 0 };
+let shownJob = null;
 
 /** Draws the names of the job (once per job: rows keep what a person is typing). */
 export function renderNames(job, canNarrateAgain) {
-  if (shown.id !== job.id) {
-    shown = { id: job.id, added: 0 };
+  if (shownJob !== job.id) {
+    shownJob = job.id;
     list.replaceChildren();
-    again.hidden = true;
+    again.hidden = againHint.hidden = true; // shown once a pronunciation is added
   }
   const names = job.names;
   section.hidden = !names || names.names === 0;
@@ -145,8 +145,7 @@ async function addPronunciation(word, said, { row, state, error, add }) {
     }
     row.dataset.inLexicon = "true";
     state.textContent = `Added: ${said}`;
-    shown.added += 1;
-    again.hidden = false;
+    again.hidden = againHint.hidden = false;
   } catch (failure) {
     error.textContent = failure.message;
   } finally {
