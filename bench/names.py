@@ -8,6 +8,7 @@ wall time of two multi-threaded steps swings with the load, the CPU time much le
 recognition") by hand, with the date.
 
     .venv/bin/python bench/names.py [--voices male,female]
+    .venv/bin/python bench/names.py --service --voices male   # the service's part tasks
 """
 
 from __future__ import annotations
@@ -107,13 +108,61 @@ def per_name(voice_name: str) -> dict:
     return result
 
 
+def service(voice_name: str, rounds: int = 2) -> dict:
+    """The service's part tasks on names.txt: each part produced as a worker does
+    (`produce_part`, no caches), without and with the recognition check and its retakes (the
+    same `after_part` hook the part task passes), alternating, fastest round of each counted;
+    wall and CPU time (the recognizer's threads included)."""
+    import voices
+    from narration.check import EpisodeCheck, make_retake
+    from narration.names import find_names
+    from narration.pipeline import plan_parts, produce_part
+    from narration.reading import decode_text, read_plain
+    from narration.script import build_script
+    from voices.recognizer import Recognizer
+
+    document = read_plain(decode_text((TEXTS / "names.txt").read_bytes()))
+    engine = voices.load_engine(voices.load_catalogue().find(voice_name))
+    engine.synthesize("Warm up.", 1.0)
+    scripts = build_script(document, max_chars=engine.max_chars)
+    words = [n.word for n in find_names(scripts, guessed=getattr(engine, "guessed_words", None)).names]
+    parts = plan_parts(scripts)
+    recognizer = Recognizer()  # as a worker process loads it (workers.resources.recognizer)
+    best = {"plain": (float("inf"), 0.0), "checked": (float("inf"), 0.0)}
+    retried = 0
+    for _round in range(rounds):
+        for mode in ("plain", "checked"):
+            checker = (EpisodeCheck(recognizer, make_retake(engine, 1.0), names=words)
+                       if mode == "checked" else None)
+            wall, cpu = time.perf_counter(), time.process_time()
+            with tempfile.TemporaryDirectory() as folder:
+                for index, part in enumerate(parts):
+                    produce_part(part, engine, Path(folder) / f"{index}.mp3", after_part=checker)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            best[mode] = min(best[mode], (wall, cpu))
+            if checker:
+                retried = sum(len(c.retried) for c in checker.chapters)
+    (plain_wall, plain_cpu), (checked_wall, checked_cpu) = best["plain"], best["checked"]
+    return {"voice": voice_name, "mode": "service part tasks", "parts": len(parts),
+            "plain_wall": round(plain_wall, 1), "checked_wall": round(checked_wall, 1),
+            "extra_wall": round(checked_wall / plain_wall - 1, 3),
+            "plain_cpu": round(plain_cpu, 1), "checked_cpu": round(checked_cpu, 1),
+            "extra_cpu": round(checked_cpu / plain_cpu - 1, 3), "retried_last_round": retried,
+            "date": time.strftime("%Y-%m-%d")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--voices", default="male,female")
     parser.add_argument("--per-name", action="store_true",
                         help="each name alone in a carrier sentence, without and with its entry")
+    parser.add_argument("--service", action="store_true",
+                        help="the service's part tasks without and with the check (its cost)")
     args = parser.parse_args()
     for voice in args.voices.split(","):
+        if args.service:
+            print(json.dumps(service(voice)), flush=True)
+            continue
         if args.per_name:
             print(json.dumps(per_name(voice)), flush=True)
             continue

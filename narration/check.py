@@ -31,6 +31,7 @@ from narration.audio import Audio
 from narration.normalize import normalize
 from narration.render import Pauses, render_chapter
 from narration.script import ChapterScript, Utterance
+from narration.segment import Segment
 from narration.timeline import RenderedChapter
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class ChapterCheck:
     def to_dict(self) -> dict:
         """JSON-ready, times in chapter time (episode_report shifts them)."""
         return {"title": self.title, "words": self.words, "errors": self.errors,
-                "wer": round(self.wer, 4),
+                "wer": round(self.wer, 4), "sentences": len(self.sentences),
                 "retried": [s.to_dict() for s in self.retried],
                 "suspect": [s.to_dict() for s in self.suspect],
                 "names_not_recognized": self.names_not_recognized,
@@ -317,6 +318,54 @@ def place_sentences(report: dict, cues) -> None:
                     position = index + 1
                     break
     report["suspect"] = [s for chapter in report["chapters"] for s in chapter["suspect"]]
+
+
+def parts_report(parts: Sequence[tuple[Segment, dict]], *, cues=(), pauses: Pauses = Pauses(),
+                 names: dict | None = None, model: str = "") -> dict:
+    """The episode's check from its parts' checks, as the service's part tasks store them: each
+    (segment, `ChapterCheck.to_dict()` of the part), in order. The parts of a chapter become one
+    chapter (sentence indexes and times counted from the chapter's start); with the joined
+    episode's `cues`, sentences are placed where the episode plays them."""
+    chapters: dict[int, dict] = {}
+    seconds: dict[int, float] = {}
+    for segment, check in parts:
+        lead = segment.lead / segment.rate
+        chapter = chapters.get(segment.chapter)
+        if chapter is None:  # a chapter's first part: its times start after its lead
+            chapters[segment.chapter] = dict(check, retried=list(check["retried"]),
+                                             suspect=list(check["suspect"]),
+                                             names_not_recognized=list(check["names_not_recognized"]))
+            seconds[segment.chapter] = segment.seconds - lead
+            continue
+        offset, first = seconds[segment.chapter] + lead, chapter["sentences"]
+        for key in ("retried", "suspect"):
+            chapter[key] += [dict(s, index=s["index"] + first, start=round(s["start"] + offset, 3),
+                                  end=round(s["end"] + offset, 3)) for s in check[key]]
+        chapter["names_not_recognized"] += [dict(n, sentence=n["sentence"] + first)
+                                            for n in check["names_not_recognized"]]
+        for key in ("words", "errors", "sentences", "seconds"):
+            chapter[key] += check[key]
+        chapter["wer"] = round(chapter["errors"] / chapter["words"], 4) if chapter["words"] else 0.0
+        seconds[segment.chapter] += segment.seconds
+    order = sorted(chapters)
+    report = episode_report([chapters[c] for c in order], [seconds[c] for c in order],
+                            pauses=pauses, names=names, model=model)
+    if cues:
+        place_sentences(report, cues)
+    return report
+
+
+def status_summary(report: dict) -> dict:
+    """What a job's status shows of its check (check.json has the rest): the episode's word error
+    rate, words compared, sentences retried, the sentences still suspect with their times, and
+    the names not recognized."""
+    return {"wer": report["wer"], "words": report["words"], "errors": report["errors"],
+            "retried": report["retried"],
+            "suspect": [{key: s[key] for key in ("text", "heard", "start", "end", "problem",
+                                                  "chapter")} for s in report["suspect"]],
+            "names_not_recognized": [{key: n[key] for key in ("name", "heard", "chapter")}
+                                     for n in report["names_not_recognized"]],
+            "seconds": report["seconds"]}
 
 
 def summary(report: dict) -> str:

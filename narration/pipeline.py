@@ -227,13 +227,18 @@ def cached_part(part: Part, key: str, segments: SegmentCache | None, mp3_path: s
 def produce_part(part: Part, engine: Engine | Cast, mp3_path: str | Path, *, speed: float = 1.0,
                  bitrate: str = DEFAULT_BITRATE, pauses: Pauses = Pauses(),
                  sentences: SentenceCache | None = None, segments: SegmentCache | None = None,
-                 on_spoken: SpokenCallback = lambda u, hit: None) -> Segment:
+                 on_spoken: SpokenCallback = lambda u, hit: None,
+                 after_part: AfterPart | None = None) -> Segment:
     """One part, start to finish, in this process: from the segment cache, or rendered through
-    the sentence cache and finished. What a worker's part task does."""
+    the sentence cache, handed to `after_part` (the recognition check) and finished. What a
+    worker's part task does."""
     key = part_key(part, engine, speed, bitrate, pauses)
-    segment = cached_part(part, key, segments, mp3_path, on_spoken)
+    # A part to check (after_part) is spoken afresh: its segment must be what was checked.
+    segment = None if after_part else cached_part(part, key, segments, mp3_path, on_spoken)
     if segment is None:
         rendered = render_part(part.script, engine, speed, sentences, on_spoken, pauses=pauses)
+        if after_part:
+            rendered = after_part(part.script, rendered)
         segment = finish_part(rendered, mp3_path, chapter=part.chapter, lead=part.lead,
                               bitrate=bitrate, segments=segments, key=key)
     return segment
@@ -256,10 +261,11 @@ def narrate_parts(parts: Sequence[Part], engine: Engine | Cast, folder: str | Pa
     for index, part in enumerate(parts):
         on_part(part)
         path = Path(folder) / f"{index}.mp3"
-        if encoder is None and after_part is None:
+        if encoder is None:
             finished.append((_resolved(produce_part(
                 part, engine, path, speed=speed, bitrate=bitrate, pauses=pauses,
-                sentences=sentences, segments=segments, on_spoken=on_spoken)), path))
+                sentences=sentences, segments=segments, on_spoken=on_spoken,
+                after_part=after_part)), path))
             continue
         key = part_key(part, engine, speed, bitrate, pauses)
         # A part to check (after_part) is spoken afresh: its segment must be what was checked.
@@ -270,10 +276,6 @@ def narrate_parts(parts: Sequence[Part], engine: Engine | Cast, folder: str | Pa
         rendered = render_part(part.script, engine, speed, sentences, on_spoken, pauses=pauses)
         if after_part:
             rendered = after_part(part.script, rendered)
-        if encoder is None:
-            finished.append((_resolved(finish_part(rendered, path, chapter=part.chapter,
-                                                   lead=part.lead, bitrate=bitrate)), path))
-            continue
         _wait_for_room([future for future, _ in finished])
         finished.append((encoder.submit(finish_part, rendered, path, chapter=part.chapter,
                                         lead=part.lead, bitrate=bitrate, segments=segments,

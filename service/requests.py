@@ -2,7 +2,7 @@
 
 Two request forms:
 - JSON `{title?, author?, text | markdown | chapters | html | url, voice, quote_voice?, speed?,
-  feed?, lexicons?}` (a `url` is fetched by the plan task on a worker, never here);
+  feed?, lexicons?, check?}` (a `url` is fetched by the plan task on a worker, never here);
 - a raw `text/plain`, `text/markdown` or `text/html` body with `title`, `author`, `voice`,
   `quote_voice`, `speed`, `feed` as query parameters.
 
@@ -44,10 +44,11 @@ from narration.reading import clean_text, decode_text
 from narration.reading.structured import checked_chapters
 from service.errors import (InvalidRequestError, MalformedJSONError, MissingFieldError,
                             UnsupportedMediaTypeError)
-from voices import Catalogue, Voice
+from voices import Catalogue, Voice, recognizer
 
 SOURCES = ("text", "markdown", "chapters", "html", "url")
-JSON_FIELDS = {"title", "author", "voice", "quote_voice", "speed", "feed", "lexicons", *SOURCES}
+JSON_FIELDS = {"title", "author", "voice", "quote_voice", "speed", "feed", "lexicons", "check",
+               *SOURCES}
 QUERY_FIELDS = {"title", "author", "voice", "quote_voice", "speed", "feed"}
 NO_FEED = ("none",)
 RAW_SOURCES = {"text/plain": "text", "text/markdown": "markdown", "text/html": "html"}
@@ -151,6 +152,8 @@ def build_request(fields: dict, catalogue: Catalogue) -> NarrationRequest:
                                                field="quote_voice").id
     if fields.get("lexicons") is not None:
         request["lexicons"] = lexicon_names(fields["lexicons"])
+    if parse_check(fields.get("check")):
+        request["check"] = True
     return NarrationRequest(request, source, chars, title, author, voice, speed,
                             request_hash(request, voice, speed, feed), feed)
 
@@ -161,6 +164,21 @@ def lexicon_names(value: object) -> list[str]:
         raise InvalidRequestError('lexicons must be a list of your lexicon names, e.g. ["films"].',
                                   field="lexicons")
     return value
+
+
+def parse_check(value: object) -> bool:
+    """`check`: whether to run the recognition check (off unless true). Asked for where the
+    recognizer is not installed, it is refused now (503) rather than failing on a worker."""
+    if value is None or value is False:
+        return False
+    if value is not True:
+        raise InvalidRequestError("check must be true or false.", field="check")
+    problem = recognizer.missing()
+    if problem:
+        raise recognizer.RecognizerUnavailableError(
+            f"The recognition check is not installed on this server ({problem}); narrate "
+            "without \"check\" or ask the operator to install it.", field="check")
+    return True
 
 
 def checked_input(source: str, value: object) -> tuple[object, int]:

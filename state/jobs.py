@@ -53,7 +53,8 @@ def create_job(session: Session, *, request: dict, voice: str, speed: float, sou
         voice=voice, quote_voice=quote_voice, speed=speed, source=source, request=request, input_chars=input_chars,
         description="", idempotency_key=idempotency_key, request_hash=request_hash,
         chapters_total=0, sentences_total=0, sentences_done=0, chars_total=0, chars_done=0,
-        created_at=now, heartbeat_at=now, attempts=0, assembly_attempts=0, plan_attempts=0)
+        created_at=now, heartbeat_at=now, attempts=0, assembly_attempts=0, plan_attempts=0,
+        recognition_check=bool(request.get("check")))
     try:
         # A savepoint, so a concurrent request that inserted the same key first only undoes this.
         with session.begin_nested():
@@ -96,8 +97,9 @@ def start_plan(session: Session, job_id: str, *, max_attempts: int | None = None
 
 
 def record_plan(session: Session, job_id: str, *, document: dict, description: str,
-                title: str, author: str, parts: Sequence[Part]) -> bool:
-    """Store what the plan task read: the document, the episode's facts and one row per part.
+                title: str, author: str, parts: Sequence[Part], names: dict | None = None) -> bool:
+    """Store what the plan task read: the document, the episode's facts, its names check
+    (`NamesReport.to_dict()`) and one row per part.
 
     False when the job ended (canceled) while it was being read; nothing is stored then.
     """
@@ -106,6 +108,7 @@ def record_plan(session: Session, job_id: str, *, document: dict, description: s
         return False
     job.document = document
     job.description = description
+    job.names = names
     job.title = job.title or title
     job.author = job.author or author
     job.parts = part_rows(parts)
@@ -277,8 +280,10 @@ def start_join(session: Session, job_id: str, *, max_attempts: int | None = None
     return True
 
 
-def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int) -> bool:
-    """Mark the job done with its outputs' facts; False if it was canceled or failed meanwhile."""
+def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int,
+               check_summary: dict | None = None) -> bool:
+    """Mark the job done with its outputs' facts (and the summary of its recognition check);
+    False if it was canceled or failed meanwhile."""
     job = _lock(session, job_id)
     if job is None or job.status != "running":
         return False
@@ -286,6 +291,7 @@ def finish_job(session: Session, job_id: str, *, duration: float, mp3_size: int)
     job.status = "done"
     job.duration = duration
     job.mp3_size = mp3_size
+    job.check_summary = check_summary
     job.finished_at = job.heartbeat_at = now
     _recount(job)
     publish_job(session, job_id)

@@ -147,6 +147,12 @@ class Job(Base):
     """Deliveries of the join task, for bounded redelivery."""
     plan_attempts: Mapped[int] = mapped_column(Integer, default=0)
     """Deliveries of the plan task, for bounded redelivery."""
+    recognition_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether the request asked for the recognition check (`"check": true`)."""
+    names: Mapped[dict | None] = mapped_column(JSON)
+    """The names check, stored by the plan task (`state.views.names_view` shape)."""
+    check_summary: Mapped[dict | None] = mapped_column(JSON)
+    """The recognition check's summary, stored by the join task (check.json holds it all)."""
 
     parts: Mapped[list[JobPart]] = relationship(
         back_populates="job", order_by="JobPart.index", lazy="selectin",

@@ -94,6 +94,10 @@ def job_view(job: Job, base_url: str, now: datetime | None = None) -> dict:
         "links": {"self": job_url(base_url, job.id),
                   "events": job_url(base_url, job.id, "/events")},
     }
+    if job.names is not None:
+        view["names"] = job.names
+    if job.recognition_check:
+        view["check"] = check_view(job)
     if job.status == "failed":
         view["error"] = {"code": job.error_code, "message": job.error_message}
     if job.status == "done":
@@ -102,4 +106,13 @@ def job_view(job: Job, base_url: str, now: datetime | None = None) -> dict:
                              transcript=job_url(base_url, job.id, "/transcript.vtt"))
         if job.opus_size:
             view["links"]["opus"] = job_url(base_url, job.id, "/audio.opus")
+        if job.recognition_check:
+            view["links"]["check"] = job_url(base_url, job.id, "/check.json")
     return view
+
+
+def check_view(job: Job) -> dict:
+    """The recognition check as the status shows it: pending until the join stores its summary."""
+    if job.check_summary is None:
+        return {"status": "pending" if not job.terminal else job.status}
+    return {"status": "done", **job.check_summary}

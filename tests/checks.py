@@ -69,3 +69,15 @@ def id3_chapters(path) -> list[tuple[float, float, str]]:
     frames = {frame.element_id: frame for frame in tags.getall("CHAP")}
     return [(frames[i].start_time / 1000, frames[i].end_time / 1000,
              str(frames[i].sub_frames["TIT2"])) for i in order]
+
+
+def sentence_cache_entries() -> int:
+    """Sentences in the workers' sentence cache (as this process's settings place it), read-only:
+    each is one the engine synthesized, so a growth counts what a narration rendered anew."""
+    import sqlite3
+
+    from narration.settings import load_settings
+
+    path = load_settings().sentence_cache_dir / "cache.db"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return db.execute("SELECT COUNT(*) FROM Cache").fetchone()[0]

@@ -95,3 +95,21 @@ def fake_segment(rendered, *, chapter: int, lead: float, delay: int = 576):
     return Segment(rendered.title, chapter, rate, samples, lead_samples, delay,
                    frames * per_frame - delay - samples, frames,
                    tuple(Cue(offset + c.start, offset + c.end, c.text) for c in rendered.cues))
+
+
+class BrokenEngine:
+    """A real voice, except that the first `failures` takes of the sentence with "robot" are
+    broken: silence, or the sentence with its second half left out."""
+
+    def __init__(self, engine, mode: str, failures: int):
+        self.engine, self.mode, self.failures = engine, mode, failures
+        self.identity, self.sample_rate, self.max_chars = "broken", engine.sample_rate, 400
+        self.broken_takes = 0
+
+    def synthesize(self, text: str, speed: float = 1.0) -> Audio:
+        if "robot" in text and self.broken_takes < self.failures:
+            self.broken_takes += 1
+            if self.mode == "silence":
+                return Audio(np.zeros(self.sample_rate * 2, dtype=np.float32), self.sample_rate)
+            text = " ".join(text.split()[:4]) + "."
+        return self.engine.synthesize(text, speed)

@@ -9,14 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import voices
-from narration.audio import Audio
 from narration.check import EpisodeCheck, comparable, make_retake, score
 from narration.pipeline import narrate
 from narration.reading import read_plain
+from tests.fakes import BrokenEngine
 from voices import recognizer as whisper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,24 +45,6 @@ def test_a_take_is_bad_when_words_go_missing_repeat_or_turn_to_garbage(reference
 def test_both_sides_are_normalized_the_same_way():
     assert comparable("Nathan’s house, in 2015 — ten-thirty!") == comparable(
         "nathan's house in twenty fifteen ten thirty")
-
-
-class BrokenEngine:
-    """The male voice, except that one sentence's first `failures` takes are broken: silence,
-    or the sentence with its second half left out."""
-
-    def __init__(self, engine, mode: str, failures: int):
-        self.engine, self.mode, self.failures = engine, mode, failures
-        self.identity, self.sample_rate, self.max_chars = "broken", engine.sample_rate, 400
-        self.broken_takes = 0
-
-    def synthesize(self, text: str, speed: float = 1.0) -> Audio:
-        if "robot" in text and self.broken_takes < self.failures:
-            self.broken_takes += 1
-            if self.mode == "silence":
-                return Audio(np.zeros(self.sample_rate * 2, dtype=np.float32), self.sample_rate)
-            text = " ".join(text.split()[:4]) + "."
-        return self.engine.synthesize(text, speed)
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +146,40 @@ def test_suspect_times_are_episode_times_in_every_chapter(tmp_path):
     cue = f"{_vtt_time(suspect['start'])} --> {_vtt_time(suspect['end'])}\n"
     assert cue + "The deaf sentence is never heard at all." in vtt
     assert report["chapters"][0]["errors"] == 0 and report["errors"] == 8
+
+
+def test_the_parts_of_a_chapter_become_one_chapter_in_the_episode_report():
+    """The service checks parts; the report counts sentences and times from each chapter's start
+    (the second part after the first one's audio and its own lead), then the cues place them."""
+    from narration.check import parts_report
+    from narration.render import Pauses
+    from narration.segment import Segment
+    from narration.timeline import Cue
+
+    def segment(chapter: int, seconds: float, lead: float) -> Segment:
+        return Segment("T", chapter, 1000, round(seconds * 1000), round(lead * 1000), 0, 0, 1, ())
+
+    def check(sentences: int, suspect: list[dict], words: int, errors: int) -> dict:
+        return {"title": "T", "words": words, "errors": errors, "wer": errors / words,
+                "sentences": sentences, "retried": [], "suspect": suspect,
+                "names_not_recognized": [{"name": "Ava", "sentence": 1, "heard": "a"}]
+                if suspect else [], "seconds": 1.0}
+
+    bad = {"index": 1, "text": "Second.", "heard": "", "start": 2.0, "end": 3.0, "retries": 2,
+           "problem": "silence"}
+    parts = [(segment(0, 10.0, 1.0), check(3, [], 10, 1)),
+             (segment(0, 6.0, 0.5), check(2, [bad], 5, 2)),
+             (segment(1, 4.0, 2.0), check(1, [], 4, 0))]
+    report = parts_report(parts)
+    first, second = report["chapters"]
+    assert (first["words"], first["errors"], first["sentences"]) == (15, 3, 5)
+    assert report["words"] == 19 and report["wer"] == round(3 / 19, 4)
+    moved = report["suspect"][0]
+    assert moved["index"] == 4 and moved["chapter"] == 0
+    assert report["names_not_recognized"] == [{"name": "Ava", "sentence": 4, "heard": "a",
+                                              "chapter": 0}]
+    # Chapter time: 9 s of the first part, 0.5 s lead, 2 s in; the episode adds its lead-in.
+    assert (moved["start"], moved["end"]) == pytest.approx((11.5 + Pauses().lead_in,
+                                                            12.5 + Pauses().lead_in))
+    placed = parts_report(parts, cues=[Cue(0.5, 1.5, "First."), Cue(20.0, 21.5, "Second.")])
+    assert (placed["suspect"][0]["start"], placed["suspect"][0]["end"]) == (20.0, 21.5)

@@ -1,5 +1,6 @@
 """The join step: the parts' segments become the episode at MP3 frame level (no decode, no
-encode), with its tags, cover, chapters JSON and transcript; then the job is done.
+encode), with its tags, cover, chapters JSON and transcript (and, when asked for, the recognition
+check: the parts' checks as one report, check.json); then the job is done.
 
 The feed's intro and outro (as they are when the join runs) go before the first part and after
 the last, as chapters of their own ("Intro", "Outro"), so every later chapter and cue shifts by
@@ -18,6 +19,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from narration.check import parts_report, status_summary
 from narration.cover import render_cover
 from narration.document import document_from_dict
 from narration.encode import OPUS_TYPE, encode_opus
@@ -25,7 +27,8 @@ from narration.join import join_segments
 from narration.segment import Segment, segment_from_json
 from state import feeds, jobs
 from state.media import MediaNotFound, MediaStore, MediaStoreError, narration_key
-from workers.parts import fetch_segments, job_folder
+from voices.recognizer import PROVENANCE
+from workers.parts import fetch_checks, fetch_segments, job_folder
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +52,11 @@ def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int) -> str:
         meta = document_from_dict(job.document).metadata
         indexes = [part.index for part in job.parts]
         first_title = job.parts[0].title
+        checked, names = job.recognition_check, job.names
     with tempfile.TemporaryDirectory(prefix="narrator-episode-") as folder:
         intro, outro = fetch_clips(db, media, job_id, Path(folder))
-        segments = intro + fetch_segments(media, job_id, indexes, Path(folder)) + outro
+        parts = fetch_segments(media, job_id, indexes, Path(folder))
+        segments = intro + parts + outro
         cover = render_cover(meta.title or first_title, meta.headline)
         files = join_segments(segments, meta, Path(folder) / "audio.mp3", cover=cover)
         with db.session() as session:
@@ -63,11 +68,20 @@ def join_job(db, media: MediaStore, job_id: str, *, max_attempts: int) -> str:
         media.put_file(narration_key(job_id, "chapters.json"), files.chapters_json,
                        "application/json")
         media.put_file(narration_key(job_id, "transcript.vtt"), files.vtt, "text/vtt")
+        summary = None
+        if checked:
+            report = parts_report(fetch_checks(media, job_id, parts, indexes), cues=files.cues,
+                                  names=names, model=PROVENANCE)
+            media.put_bytes(narration_key(job_id, "check.json"),
+                            json.dumps(report, ensure_ascii=False, indent=1).encode(),
+                            "application/json")
+            summary = status_summary(report)
         # The MP3 last: whoever finds it finds its sidecars too.
         media.put_file(narration_key(job_id, "audio.mp3"), files.mp3, "audio/mpeg")
         mp3_size = files.mp3.stat().st_size
     with db.session() as session:
-        finished = jobs.finish_job(session, job_id, duration=files.duration, mp3_size=mp3_size)
+        finished = jobs.finish_job(session, job_id, duration=files.duration, mp3_size=mp3_size,
+                                   check_summary=summary)
         status = jobs.get_job(session, job_id).status
     if not finished and status != "done":
         # Canceled between the check above and now: take back what was published.

@@ -8,12 +8,14 @@ last, so its presence means the part is stored), the chapter preview at `chapter
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
+from narration.check import EpisodeCheck
 from narration.document import Metadata
 from narration.join import join_segments
 from narration.pipeline import Part, produce_part
@@ -78,18 +80,37 @@ def stored_segment(media: MediaStore, job_id: str, index: int) -> Segment | None
     return segment_from_json(media.get_bytes(record_key))
 
 
+def check_key(job_id: str, index: int) -> str:
+    """Key of part `index`'s recognition check (`ChapterCheck.to_dict()`), beside its segment."""
+    return narration_key(job_id, f"parts/{index}.check.json")
+
+
 def speak_part(media: MediaStore, job_id: str, index: int, part: Part, engine, *, speed: float,
-               bitrate: str, progress: PartProgress, sentences=None, segments=None) -> Segment:
-    """Produce the part's segment and store it; the record last, as the mark of completion."""
+               bitrate: str, progress: PartProgress, sentences=None, segments=None,
+               checker: EpisodeCheck | None = None) -> Segment:
+    """Produce the part's segment and store it, with its recognition check when a `checker` is
+    given (it hears the part before it is finished); the record last, as the mark of
+    completion."""
     mp3_key, record_key = segment_keys(job_id, index)
     with tempfile.TemporaryDirectory(prefix="narrator-part-") as folder:
         path = Path(folder) / "part.mp3"
         segment = produce_part(part, engine, path, speed=speed, bitrate=bitrate,
-                               sentences=sentences, segments=segments, on_spoken=progress.spoken)
+                               sentences=sentences, segments=segments, on_spoken=progress.spoken,
+                               after_part=checker)
         progress.write()  # the final count, and a last check before anything is stored
         media.put_file(mp3_key, path, "audio/mpeg")
+    if checker is not None:
+        media.put_bytes(check_key(job_id, index), json.dumps(
+            checker.chapters[-1].to_dict(), ensure_ascii=False).encode(), "application/json")
     media.put_bytes(record_key, segment_to_json(segment), "application/json")
     return segment
+
+
+def fetch_checks(media: MediaStore, job_id: str, segments: list[tuple[Segment, Path]],
+                 indexes) -> list[tuple[Segment, dict]]:
+    """Each part's segment with its stored recognition check, for the episode's report."""
+    return [(segment, json.loads(media.get_bytes(check_key(job_id, index))))
+            for (segment, _path), index in zip(segments, indexes)]
 
 
 def fetch_segments(media: MediaStore, job_id: str, indexes, folder: Path) -> list[tuple[Segment, Path]]:

@@ -13,6 +13,7 @@ import logging
 from narration.document import Document, document_to_dict, opening
 from narration.errors import NarrationError
 from narration.lexicon import apply_to_scripts
+from narration.names import find_names
 from narration.pipeline import Part, part_from_dict, part_to_dict, plan_parts
 from narration.reading import read_source, read_url
 from narration.settings import load_settings
@@ -21,7 +22,8 @@ from state import jobs
 from state.lexicons import resolve_lexicon
 from state.media import MediaStore, narration_key
 from state.voices import voices_for_user
-from voices import Voice
+import voices
+from voices import Voice, engines
 from voices.engines import engine_module
 
 log = logging.getLogger(__name__)
@@ -59,9 +61,9 @@ def utterance_limit(voice: Voice) -> int:
 
 def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
              max_attempts: int | None = None) -> bool:
-    """Read the job's text, apply its owner's lexicons (those the request named, else their
-    defaults) and store its parts, unless that is done; whether its parts may be
-    queued now (False when the job is over). A text that turns out unspeakable raises its
+    """Read the job's text, find its names (the names check), apply its owner's lexicons (those
+    the request named, else their defaults) and store its parts, unless that is done; whether
+    its parts may be queued now (False when the job is over). A text that turns out unspeakable raises its
     NarrationError: the caller fails the job with its code."""
     with db.session() as session:
         planning_now = jobs.start_plan(session, job_id, max_attempts=max_attempts)
@@ -72,13 +74,15 @@ def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
             return job.planned_at is not None
         request = job.request
         found = voices_for_user(session, job.user_id, catalogue)
-        limit = utterance_limit(found.find(job.voice))
+        voice = found.find(job.voice)
+        limit = utterance_limit(voice)
         if request.get("quote_voice"):  # every utterance must suit either voice
             limit = min(limit, utterance_limit(found.find(request["quote_voice"],
                                                           field="quote_voice")))
         lexicon = resolve_lexicon(session, job.user_id, request.get("lexicons"))
     document = read_request(request)
     scripts = build_script(document, max_chars=limit, quotes=bool(request.get("quote_voice")))
+    names = find_names(scripts, lexicon=lexicon, guessed=guesser(voice))
     parts = plan_parts(apply_to_scripts(scripts, lexicon))
     for index, part in enumerate(parts):
         media.put_bytes(plan_key(job_id, index), json.dumps(part_to_dict(part)).encode(),
@@ -87,10 +91,20 @@ def plan_job(db, media: MediaStore, catalogue, job_id: str, *,
     with db.session() as session:
         recorded = jobs.record_plan(
             session, job_id, document=document_to_dict(document), description=description(document),
-            title=meta.title or meta.headline, author=meta.author, parts=parts)
+            title=meta.title or meta.headline, author=meta.author, parts=parts,
+            names=names.to_dict())
     log.info("planned job %s: %d chapters in %d parts", job_id,
              len({part.chapter for part in parts}), len(parts))
     return recorded
+
+
+def guesser(voice: Voice):
+    """The voice's `guessed_words` (which names its phonemizer guesses from spelling), or None.
+    Loads the engine here: the part tasks of this process use it next (engines are cached). A
+    voice that is not installed says nothing here; its part tasks fail the job with the reason."""
+    if engines.missing(voice) is not None:
+        return None
+    return getattr(voices.load_engine(voice), "guessed_words", None)
 
 
 def description(document: Document) -> str:

@@ -1,4 +1,5 @@
-"""What a worker process opens once and reuses: database, media store, sentence cache, catalogue.
+"""What a worker process opens once and reuses: database, media store, sentence cache, catalogue,
+recognizer.
 
 Each is kept per process id: a child forked by the prefork pool must not use connections its
 parent opened (SQLite and sockets are not safe across fork), so it opens its own. They are also
@@ -73,6 +74,14 @@ def catalogue() -> voices.Catalogue:
     """The voice catalogue (bundled plus NARRATOR_VOICES_FILE)."""
     extra = settings().voices_file
     return _once("catalogue", extra, lambda: voices.load_catalogue(extra or None))
+
+
+def recognizer():
+    """The recognition check's recognizer (Whisper-base), loaded on this process's first
+    checked part and kept: loading takes seconds, hearing a part about a fifth of its length."""
+    from voices.recognizer import Recognizer
+
+    return _once("recognizer", None, Recognizer)
 
 
 def worker_name() -> str:

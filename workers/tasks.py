@@ -17,6 +17,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
 import voices
+from narration.check import EpisodeCheck, make_retake
 from narration.errors import NarrationError
 from state import jobs
 from state.lexicons import resolve_lexicon
@@ -27,8 +28,8 @@ from workers import joining, planning, speech
 from workers.celery_app import app
 from workers.parts import (JobStopped, PartProgress, publish_preview, speak_part,
                            stored_segment)
-from workers.resources import (catalogue, database, media_store, segment_cache, sentence_cache,
-                               settings, worker_name)
+from workers.resources import (catalogue, database, media_store, recognizer, segment_cache,
+                               sentence_cache, settings, worker_name)
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ def narrate_part(self, job_id: str, index: int) -> str:
         if job is None or job.terminal:
             return "skipped"
         (voice, quote_voice), speed = job_voices(session, job), job.speed
+        check_names = name_words(job.names) if job.recognition_check else None
         if not jobs.start_part(session, job_id, index, max_attempts=MAX_DELIVERIES,
                                worker=worker_name()):
             return "skipped"
@@ -133,9 +135,13 @@ def narrate_part(self, job_id: str, index: int) -> str:
         engine = voices.load_voices(voice, quote_voice)  # each engine cached per process
         progress = PartProgress(lambda sentences, chars: record(job_id, index, sentences, chars))
         try:
+            checker = None
+            if check_names is not None:  # the recognition check hears the part before it is finished
+                checker = EpisodeCheck(recognizer(), make_retake(engine, speed), names=check_names)
             segment = speak_part(media, job_id, index, part, engine, speed=speed,
                                  bitrate=settings().bitrate, progress=progress,
-                                 sentences=sentence_cache(), segments=segment_cache())
+                                 sentences=sentence_cache(), segments=segment_cache(),
+                                 checker=checker)
         except JobStopped as stopped:
             log.info("job %s part %d stopped: job is %s", job_id, index, stopped)
             return "stopped"
@@ -147,6 +153,11 @@ def narrate_part(self, job_id: str, index: int) -> str:
             # Inside the transaction: the chapter shows as done only once its preview exists.
             publish_preview(media, job_id, segment.chapter, [p.index for p in chapter])
     return "done"
+
+
+def name_words(names: dict | None) -> list[str]:
+    """The words of the job's names check, which the recognition check reports when not heard."""
+    return [name["word"] for name in (names or {}).get("words", [])]
 
 
 def job_voices(session, job):

@@ -1,5 +1,6 @@
 """A job's outputs, served from the media store: the MP3 (and its Opus copy), its chapters JSON
-and WebVTT transcript, and each chapter's preview MP3 as soon as that chapter is done.
+and WebVTT transcript, the recognition check's report when asked for, and each chapter's preview
+MP3 as soon as that chapter is done.
 
 Served by hand rather than with `send_file`, because objects may live in S3: GET and HEAD,
 Accept-Ranges, 206 for one byte range (several ranges get the whole file, as RFC 9110 allows),
@@ -69,6 +70,17 @@ def episode_transcript(job_id: UUID):
     """WebVTT transcript; browsers load <track> files cross-origin only with CORS."""
     finished_job(job_id)
     return serve_media(narration_key(job_id, "transcript.vtt"), VTT, cors=True)
+
+
+@bp.get("/<uuid:job_id>/check.json")
+@produces(JSON)
+def episode_check(job_id: UUID):
+    """The recognition check's report, for narrations asked for with `"check": true`."""
+    if "check" not in read_job(str(job_id)):
+        raise NotFoundError("This narration was made without the recognition check; narrate "
+                            "with \"check\": true to get one.", field="id")
+    finished_job(job_id)
+    return serve_media(narration_key(job_id, "check.json"), JSON)
 
 
 @bp.get("/<uuid:job_id>/chapters/<int:index>/audio.mp3")

@@ -3,6 +3,7 @@
 // card are drawn from it.
 
 import { apiUrl, requestJson, newIdempotencyKey, whenUnauthorized } from "./api.js";
+import { renderCheck, renderNames, setUpChecks } from "./checks.js";
 import { forgetFeeds, loadFeeds, noteNarrationFeed, setUpFeeds } from "./feeds.js";
 import { setUpForm, setBusy, showApiError } from "./form.js";
 import { followJob, isTerminal, jobUrl, renderChapters, renderSummary } from "./job.js";
@@ -21,6 +22,8 @@ const preview = new PreviewPlayer();
 let current = { id: null, stop: () => {}, episodeLoaded: false };
 // One key per distinct request, so a retried submission (a dropped connection) never makes a second job.
 let pending = { body: "", key: "" };
+// What each job of this tab was sent as, so "Narrate again" can send it again (as a new job).
+const sentBodies = new Map();
 
 /** Sends the form's body as a new narration and opens the job it makes. */
 async function submit(body) {
@@ -35,6 +38,7 @@ async function submit(body) {
       headers: { "Idempotency-Key": pending.key },
     });
     pending = { body: "", key: "" };
+    sentBodies.set(job.id, body);
     history.replaceState(null, "", `#job=${encodeURIComponent(job.id)}`);
     noteNarrationFeed(job.id, body.feed);
     showJob(job, sent);
@@ -74,11 +78,20 @@ function drawJob() {
   if (!job) return;
   renderSummary(job);
   renderChapters(chapterList, job, preview);
+  renderCheck(job);
+  renderNames(job, sentBodies.has(job.id));
   if (job.status === "done" && !current.episodeLoaded) {
     current.episodeLoaded = true;
     loadEpisode(job);
   }
   if (isTerminal(job)) current.stop(); // the list's polling may have seen the end first
+}
+
+/** Sends the job shown again, as a new narration: lexicon entries added since apply to it, and
+ * the sentence cache makes only the sentences they touch narrate anew. */
+function narrateAgain() {
+  const body = current.id && sentBodies.get(current.id);
+  if (body) submit(body);
 }
 
 /** Opens the job named in the address (#job=<id>), so a reload or a shared link shows it again. */
@@ -215,6 +228,7 @@ setUpForm(submit);
 setUpFeeds();
 setUpRecent();
 setUpVoices();
+setUpChecks(narrateAgain);
 subscribe(drawJob);
 document.getElementById("cancel").addEventListener("click", cancelJob);
 document.getElementById("sign-out").addEventListener("click", signOut);

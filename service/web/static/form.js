@@ -10,10 +10,10 @@ const speedValue = document.getElementById("speed-value");
 const formError = document.getElementById("form-error");
 
 // API field names → the id of the form field that shows the error.
-const FIELD_FOR = { text: "text", markdown: "text", chapters: "text", html: "text", url: "url", title: "title", voice: "voice", quote_voice: "quote-voice", speed: "speed", file: "file", feed: "feed" };
+const FIELD_FOR = { text: "text", markdown: "text", chapters: "text", html: "text", url: "url", title: "title", voice: "voice", quote_voice: "quote-voice", speed: "speed", file: "file", feed: "feed", check: "check" };
 // Errors that concern a field even when the API names none.
 const FIELD_FOR_CODE = { empty_text: "text", nothing_speakable: "text", invalid_text: "text", payload_too_large: "text",
-  unknown_voice: "voice", voice_unavailable: "voice", invalid_speed: "speed" };
+  unknown_voice: "voice", voice_unavailable: "voice", invalid_speed: "speed", recognizer_unavailable: "check" };
 const MARKDOWN_FILE = /\.(md|markdown)$/i;
 const HTML_FILE = /\.(html?|xhtml)$/i;
 const MARKDOWN_HINT = /^#{1,6}\s+\S/m; // an ATX heading: the one sign that matters for chapters
@@ -39,6 +39,7 @@ function readForm() {
   body.speed = Number(speed.value);
   const feed = form.elements.feed.value;
   body.feed = feed === "none" ? null : feed || "default"; // null: the narration goes in no feed
+  if (form.elements.check.checked) body.check = true;
   return body;
 }
 
