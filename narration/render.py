@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import soxr
@@ -77,6 +77,19 @@ def fade_edges(samples: np.ndarray, fade_samples: int) -> np.ndarray:
     return out
 
 
+def render_pieces(script: ChapterScript, speak: Callable[[Utterance], Audio], *,
+                  pauses: Pauses = Pauses(), rate: int = OUTPUT_RATE
+                  ) -> Iterator[tuple[Utterance, np.ndarray, int]]:
+    """Each utterance spoken, resampled to `rate` and faded, as (utterance, clip, samples of
+    the pause after it), one at a time: what `render_chapter` lays end to end, and what a
+    stream sends as soon as it is said. The last utterance has no pause after it."""
+    fade = samples_for(pauses.fade, rate)
+    for index, utterance in enumerate(script.utterances):
+        clip = fade_edges(resample(speak(utterance), rate), fade)
+        last = index == len(script.utterances) - 1
+        yield utterance, clip, 0 if last else samples_for(pauses.after(utterance.pause), rate)
+
+
 def render_chapter(script: ChapterScript, speak: Callable[[Utterance], Audio], *,
                    pauses: Pauses = Pauses(), rate: int = OUTPUT_RATE) -> RenderedChapter:
     """Speak each utterance in order and lay the clips end to end with their pauses.
@@ -86,17 +99,14 @@ def render_chapter(script: ChapterScript, speak: Callable[[Utterance], Audio], *
     the last utterance: the silence before the next chapter or part is that one's lead
     (`narration.segment.encode_segment`).
     """
-    fade = samples_for(pauses.fade, rate)
     pieces: list[np.ndarray] = []
     cues: list[Cue] = []
     position = 0
-    for index, utterance in enumerate(script.utterances):
-        clip = fade_edges(resample(speak(utterance), rate), fade)
+    for utterance, clip, gap in render_pieces(script, speak, pauses=pauses, rate=rate):
         pieces.append(clip)
         cues.append(Cue(position / rate, (position + len(clip)) / rate, utterance.text))
         position += len(clip)
-        if index < len(script.utterances) - 1:
-            gap = samples_for(pauses.after(utterance.pause), rate)
+        if gap:
             pieces.append(np.zeros(gap, dtype=np.float32))
             position += gap
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
