@@ -55,6 +55,10 @@ class ChunkWriter:
         self._push(ERROR + json.dumps({"code": code, "message": message, "field": field,
                                        "status": status}).encode())
 
+    def discard(self) -> None:
+        """Drop what is still in the list (pushed after the listener left)."""
+        self.client.delete(self.key)
+
     def canceled(self) -> bool:
         """Whether the listener left (the web process set the cancel key)."""
         return bool(self.client.exists(self.cancel))

@@ -26,6 +26,9 @@ TEXT = ("The morning train was late again. Nobody on the platform seemed surpris
 SENTENCES = 6
 LONG_TEXT = " ".join([TEXT] * 2)
 """Twelve sentences: room for the worker to stop well before the end."""
+HOLDING_TEXT = " ".join([TEXT] * 12)
+"""72 sentences, under the 4,096-character limit: a stream that stays in progress on the
+worker for the seconds a test needs (it is canceled when the test lets go)."""
 PCM_RATE = 24000
 DURATION_TOLERANCE = 0.05
 
@@ -122,6 +125,71 @@ def test_a_client_that_leaves_frees_its_slot_and_stops_the_worker(live_url, http
                       timeout=120)
     assert again.status_code == 200, again.text
     assert len(again.content) > 1000
+
+
+def test_open_streams_count_against_the_per_user_cap(live_url, http, celery_worker):
+    """Two streams open (SPEECH_PER_USER): a third request of the same user is refused at once,
+    streamed or not."""
+    import contextlib
+
+    readers = []  # urllib3 closes the connection when a half-read body's reader is dropped
+    with contextlib.ExitStack() as open_streams:
+        for _ in range(2):
+            response = open_streams.enter_context(http.post(
+                f"{live_url}{SPEECH}", json=body(input=HOLDING_TEXT, stream=True), stream=True,
+                timeout=120))
+            assert response.status_code == 200
+            readers.append(response.raw.stream(1024, decode_content=False))
+            assert next(readers[-1])
+        for fields in ({"stream": True}, {}):
+            started = time.perf_counter()
+            third = http.post(f"{live_url}{SPEECH}", json=body(**fields), timeout=120)
+            assert third.status_code == 429 and third.headers["Retry-After"], third.status_code
+            assert third.json()["error"]["code"] == "quota_exceeded"
+            assert time.perf_counter() - started < 5
+
+
+@pytest.fixture
+def one_stream_url(service_env, database):
+    """The real app on a port of its own, holding at most one speech stream (SPEECH_MAX_STREAMS),
+    as a web process holds at most a few whatever its users ask."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from service import create_app
+
+    server = make_server("127.0.0.1", 0, create_app({"TESTING": True, "SPEECH_MAX_STREAMS": 1}),
+                         threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_streams_past_the_process_limit_wait_while_other_requests_are_served(
+        one_stream_url, database, celery_worker):
+    """A second user's stream is refused (503, Retry-After) while the web process holds its one
+    speech stream; ordinary requests still answer; once the stream closes, streams are taken again."""
+    from state import users
+
+    with database.session() as session:
+        keys = [users.create_user(session, f"streamer-{n}-{time.time_ns()}")[1] for n in range(2)]
+    first, second = (requests.Session() for _ in keys)
+    for session, key in zip((first, second), keys):
+        session.headers["Authorization"] = f"Bearer {key}"
+    url = f"{one_stream_url}{SPEECH}"
+    with first.post(url, json=body(input=HOLDING_TEXT, stream=True), stream=True,
+                    timeout=120) as holding:
+        assert holding.status_code == 200
+        refused = second.post(url, json=body(stream=True), timeout=120)
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        assert refused.json()["error"]["code"] == "streams_busy"
+        assert second.get(f"{one_stream_url}/api/v1/voices", timeout=10).status_code == 200
+    # The stream's slot comes back once the server sees the client gone.
+    wait_until(lambda: second.post(url, json=body(input="Now me.", stream=True),
+                                   timeout=120).status_code == 200, 30, "a stream slot")
 
 
 def test_openai_client_streams_speech(live_url, live_key, unstreamed_seconds, tmp_path):

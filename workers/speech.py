@@ -98,6 +98,7 @@ def stream_text(chunks: ChunkWriter, engine, text: str, *, speed: float, audio_f
             if chunks.canceled():
                 if encoder is not None:
                     encoder.kill()
+                chunks.discard()
                 return spoken, total
         if encoder is not None:
             encoder.close()

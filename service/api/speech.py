@@ -119,9 +119,10 @@ def streamed_speech(text: str, voice_id: str, speed: float, audio_format: str) -
     if celery is None:
         raise ServiceUnavailableError("This server has no work queue to speak with.")
     config, user = current_app.config, current_user()
+    # Per user, the in-progress count below is the one cap (every web process counts there).
     slots = stream_slots("speech streams", 'ask without "stream"')
-    releases = [slots.acquire(user, per_user=int(config["SPEECH_PER_USER"]),
-                              total=int(config["SPEECH_MAX_STREAMS"]))]
+    total = int(config["SPEECH_MAX_STREAMS"])
+    releases = [slots.acquire(user, per_user=total, total=total)]
     listener = SpeechListener(celery.backend.client, uuid.uuid4().hex, request.environ,
                               timeout=float(config["SPEECH_TIMEOUT_SECONDS"]), releases=releases)
     try:
