@@ -84,7 +84,7 @@ def main() -> None:
     texts = {"6 sentences": SHORT, "long": long_text(args.sample)}
     cases = {"MP3 file": {}, "MP3 stream": {"stream": True},
              "PCM stream": {"stream": True, "response_format": "pcm"}}
-    rows = []
+    rows, load = [], os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         process, url = service.start_service(Path(tmp) / "service", 2)
         try:
@@ -108,8 +108,9 @@ def main() -> None:
     report = "\n".join([
         f"`bench/speech.py` ({time.strftime('%Y-%m-%d')}, 2 cores, voice `{args.voice}`): "
         f"`/v1/audio/speech` on `narrator up` with two worker processes, median of {args.runs} "
-        "runs each after both workers loaded the voice. *First audio* is from sending the POST "
-        "to the first body bytes; for the file that is nearly the whole answer. *First sentence* "
+        "runs each after both workers loaded the voice, at a load average of "
+        f"{load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (other work shares "
+        "the cores). *First audio* is from sending the POST to the first body bytes; for the file that is nearly the whole answer. *First sentence* "
         "is the raw engine speaking the text's first sentence alone, in the benchmark's process.",
         "",
         "| text | answer | first audio | whole answer | first / whole | first sentence (engine) "
@@ -119,9 +120,11 @@ def main() -> None:
           f"{r['whole']:.2f} s | {100 * r['first'] / r['whole']:.0f} % | "
           f"{r['first_sentence']:.2f} s | {r['bytes']:,.0f} |" for r in rows],
         "",
-        "The stream's first audio comes after the first sentence is spoken, normalized and "
-        "encoded, plus the trip through the queue and Redis; the rest follows sentence by "
-        "sentence while the client already plays.",
+        "A stream's first audio comes once the first sentence is spoken, normalized and "
+        "encoded, plus the trip through the queue and Redis: about the engine's time for that "
+        "sentence, whatever the length of the text; the rest follows sentence by sentence "
+        "while the client already plays. Whole-answer times across rows move with the "
+        "machine's load (other work shares the two cores): read first / whole within a row.",
     ])
     print(report)
     write_section(ROOT / "docs" / "performance.md", "Streaming speech", report)
