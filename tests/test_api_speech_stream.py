@@ -107,25 +107,31 @@ def test_pcm_file_is_the_same_format(live_url, http, unstreamed_seconds):
     assert abs(seconds - unstreamed_seconds) <= DURATION_TOLERANCE * unstreamed_seconds
 
 
-def test_a_client_that_leaves_frees_its_slot_and_stops_the_worker(live_url, http, live_key,
+def abandon_streams(http, url: str, worker, count: int = 2) -> list[tuple[int, int]]:
+    """Open `count` streams one after another and leave each after its first chunk; once the
+    worker logged that each stopped, (sentences spoken, sentences in the text) per stream."""
+    mark = worker.log.stat().st_size
+    for _ in range(count):
+        with http.post(url, json=body(input=LONG_TEXT, stream=True), stream=True,
+                       timeout=120) as response:
+            assert response.status_code == 200
+            assert next(response.raw.stream(1024, decode_content=False))
+        # Leaving the block (and dropping the half-read body) closes the connection.
+
+    def stopped() -> list[tuple[int, int]]:
+        log = worker.log.read_bytes()[mark:].decode(errors="replace")
+        found = re.findall(r"the listener left after (\d+) of (\d+) sentences", log)
+        return [(int(a), int(b)) for a, b in found] if len(found) == count else []
+
+    return wait_until(stopped, 60, f"the worker to stop {count} streams")
+
+
+def test_a_client_that_leaves_frees_its_slot_and_stops_the_worker(live_url, http,
                                                                    celery_worker):
     """Twice as many abandoned streams as the per-user cap (2): had a slot stayed taken, the
     next request would be refused with 429."""
-    mark = celery_worker.log.stat().st_size
-    for _ in range(2):
-        with http.post(f"{live_url}{SPEECH}", json=body(input=LONG_TEXT, stream=True),
-                       stream=True, timeout=120) as response:
-            assert response.status_code == 200
-            assert next(response.raw.stream(1024, decode_content=False))
-        # Leaving the block closes the connection mid-stream.
-
-    def stopped() -> list[tuple[int, int]]:
-        log = celery_worker.log.read_bytes()[mark:].decode(errors="replace")
-        found = re.findall(r"the listener left after (\d+) of (\d+) sentences", log)
-        return found if len(found) == 2 else []
-
-    for spoken, total in wait_until(stopped, 60, "the worker to stop both streams"):
-        assert int(total) == 2 * SENTENCES and int(spoken) < int(total) - 2, (spoken, total)
+    for spoken, total in abandon_streams(http, f"{live_url}{SPEECH}", celery_worker):
+        assert total == 2 * SENTENCES and spoken < total - 2, (spoken, total)
     again = http.post(f"{live_url}{SPEECH}", json=body(input="Still here?", stream=True),
                       timeout=120)
     assert again.status_code == 200, again.text
@@ -199,9 +205,9 @@ def test_streams_past_the_process_limit_wait_while_other_requests_are_served(
 
 def test_openai_client_streams_speech(live_url, live_key, unstreamed_seconds, tmp_path):
     openai = pytest.importorskip("openai")
-    client = openai.OpenAI(base_url=f"{live_url}/v1", api_key=live_key, max_retries=0)
+    speech = openai.OpenAI(base_url=f"{live_url}/v1", api_key=live_key, max_retries=0).audio.speech
     path = tmp_path / "openai.mp3"
-    with client.audio.speech.with_streaming_response.create(
+    with speech.with_streaming_response.create(
             model="tts-1", voice="onyx", input=TEXT, response_format="mp3",
             extra_body={"stream": True}) as response:
         assert response.headers["content-type"] == "audio/mpeg"
@@ -244,3 +250,20 @@ def test_a_worker_failure_before_any_audio_is_a_json_error(live_url, http, celer
                          timeout=120)
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "voice_unavailable"
+
+
+def test_under_gunicorn_a_stream_flows_and_a_leaving_client_stops_the_worker(
+        service_env, database, celery_worker, http, unstreamed_seconds, tmp_path):
+    """The web process as production runs it (gunicorn, gthread): the stream starts before the
+    text is done, and a client that leaves stops the worker and frees its slot there too."""
+    from tests.stack import Stack
+
+    with Stack(service_env, tmp_path / "gunicorn", worker=False) as stack:
+        url = f"{stack.url}{SPEECH}"
+        data, first, whole, _ = timed_stream(http, url)
+        assert first < 0.5 * whole and len(data) > 10_000, (first, whole, len(data))
+        # Two, the per-user cap: a slot left taken would refuse the request after them.
+        for spoken, total in abandon_streams(http, url, celery_worker):
+            assert spoken < total - 2, (spoken, total)
+        assert http.post(url, json=body(input="Still here?", stream=True),
+                         timeout=120).status_code == 200
