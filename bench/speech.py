@@ -50,9 +50,9 @@ def timed(url: str, key: str, text: str, voice: str, **fields) -> tuple[float, f
     """(seconds to the first body bytes, seconds to the end, bytes)."""
     started = time.perf_counter()
     first, size = None, 0
-    with requests.post(f"{url}/v1/audio/speech", stream=True, timeout=300,
-                       headers={"Authorization": f"Bearer {key}"},
-                       json={"model": "tts-1", "input": text, "voice": voice, **fields}) as response:
+    fields = {"model": "tts-1", "input": text, "voice": voice, **fields}
+    with requests.post(f"{url}/v1/audio/speech", stream=True, timeout=300, json=fields,
+                       headers={"Authorization": f"Bearer {key}"}) as response:
         response.raise_for_status()
         for chunk in response.raw.stream(65536, decode_content=False):
             if chunk:
@@ -110,8 +110,9 @@ def main() -> None:
         f"`/v1/audio/speech` on `narrator up` with two worker processes, median of {args.runs} "
         "runs each after both workers loaded the voice, at a load average of "
         f"{load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (other work shares "
-        "the cores). *First audio* is from sending the POST to the first body bytes; for the file that is nearly the whole answer. *First sentence* "
-        "is the raw engine speaking the text's first sentence alone, in the benchmark's process.",
+        "the cores). *First audio* is from sending the POST to the first body bytes; for the "
+        "file that is nearly the whole answer. *First sentence* is the raw engine speaking the "
+        "text's first sentence alone, in the benchmark's process.",
         "",
         "| text | answer | first audio | whole answer | first / whole | first sentence (engine) "
         "| bytes |",
