@@ -15,6 +15,7 @@ import requests
 
 from api_fixtures import api_key, app, client, error_of, recorder  # noqa: F401
 from narration.encode import FFMPEG, decode_mp3
+from narration.loudness import TARGET_LUFS, integrated_loudness
 from tests.conftest_service import MISSING_VOICE, wait_until
 from tests.test_api_speech import MALE_MAX_F0, median_pitch
 
@@ -86,6 +87,8 @@ def test_mp3_stream_starts_early_and_decodes_as_long_as_the_file(live_url, http,
         (seconds, unstreamed_seconds)
     audio = decode_mp3(tmp_path / "stream.mp3")
     assert median_pitch(audio.samples, audio.rate) < MALE_MAX_F0
+    # Each sentence is brought to the podcast loudness on its own: the whole is at it too.
+    assert abs(integrated_loudness(audio) - TARGET_LUFS) < 1.0, integrated_loudness(audio)
 
 
 def test_pcm_stream_is_24_khz_16_bit_mono(live_url, http, unstreamed_seconds):
