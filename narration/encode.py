@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import subprocess
+import threading
 
 import imageio_ffmpeg
 import numpy as np
@@ -152,3 +154,70 @@ def _limited(pcm: Audio, decoded_lufs: float) -> bool:
     another gain would not help."""
     expected = integrated_loudness(pcm) - ENCODER_GAIN_DB
     return abs(decoded_lufs - expected) <= LOUDNESS_TOLERANCE_LU / 2
+
+
+class Mp3Stream:
+    """One LAME encoder process fed PCM piece by piece, its MP3 frames handed on as they come
+    out: a stream that is one valid MP3, with no gap or click between pieces (a file of
+    separately encoded pieces would carry each encoder's delay and padding as silence).
+
+    ffmpeg reads 16-bit PCM on stdin and writes frames to stdout, flushing each packet; a
+    reader thread passes every read to `on_bytes`, so the caller's writes never wait for
+    the caller's consumer. No Xing/LAME info frame (it is filled in by seeking back, which a
+    pipe cannot), so players take the length from the frames. LAME holds back about a frame
+    and a half, which comes out with the next piece or at `close`.
+    """
+
+    def __init__(self, rate: int, on_bytes, *, bitrate: str = DEFAULT_BITRATE):
+        self.on_bytes = on_bytes
+        self.process = subprocess.Popen(
+            [FFMPEG, "-v", "error", "-probesize", "32", "-analyzeduration", "0", "-f", "s16le",
+             "-ar", str(rate), "-ac", "1", "-i", "-", "-c:a", "libmp3lame", "-b:a", bitrate,
+             "-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0",
+             "-flush_packets", "1", "-f", "mp3", "-"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.failure: BaseException | None = None
+        self.reader = threading.Thread(target=self._read, name="mp3-stream", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        try:
+            while data := os.read(self.process.stdout.fileno(), 65536):
+                self.on_bytes(data)
+        except BaseException as error:  # e.g. the consumer's store is gone: the writer raises it
+            self.failure = error
+            self.process.kill()
+
+    def write(self, samples: np.ndarray) -> None:
+        """Encode float samples at the stream's rate (they come out as soon as LAME has them)."""
+        if self.failure is not None:
+            raise self.failure
+        try:
+            self.process.stdin.write(to_int16(samples).tobytes())
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            self.close()  # raises what went wrong
+            raise
+
+    def close(self) -> None:
+        """Flush the last frames and wait for them; raise when the encoder failed."""
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.close()
+        self.reader.join()
+        self.process.stdout.close()
+        code = self.process.wait()
+        if self.failure is not None:
+            raise self.failure
+        if code != 0:
+            raise RuntimeError(f"the MP3 encoder failed ({code}): "
+                               f"{self.process.stderr.read().decode(errors='replace').strip()}")
+        self.process.stderr.close()
+
+    def kill(self) -> None:
+        """Stop at once, dropping what is not out yet (the listener left)."""
+        self.process.kill()
+        self.reader.join()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            with contextlib.suppress(OSError):
+                pipe.close()

@@ -6,7 +6,8 @@ it is spoken, is finished (loudness, encode, decoded check) in an encoder proces
 synthesis, so memory holds a part or two whatever the length. The workers run the same pieces
 one part per task: `plan_parts` once, `produce_part` (or `render_part` then
 `narration.finish.finish_part`) for each part, and `narration.join.join_segments` at the end.
-/v1/audio/speech calls `speak_mp3`: the same parts, finished in-process.
+/v1/audio/speech calls `speak_mp3`: the same parts, finished in-process; streamed, it calls
+`speak_pieces`: the same parts and sentences, handed on one by one as they are said.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
-from narration.audio import Audio
+import numpy as np
+
+from narration.audio import Audio, samples_for
 from narration.cache import SentenceCache, cache_key, quantize
 from narration.cover import render_cover
 from narration.document import Document
-from narration.encode import DEFAULT_BITRATE, ENCODER_VERSION
+from narration.encode import DEFAULT_BITRATE, ENCODER_VERSION, prepare_loudness
 from narration.engine import (MAX_SPEED, MIN_SPEED, Cast, Engine, engine_for, spoken_key,
                               synthesize_utterance)
 from narration.errors import InvalidSpeedError
@@ -39,7 +42,7 @@ from narration.finish import exit_with_parent, finish_part
 from narration.join import join_segments, write_frames
 from narration.loudness import TARGET_LUFS, TRUE_PEAK_CEILING
 from narration.normalize import NORMALIZER_VERSION
-from narration.render import OUTPUT_RATE, Pauses, render_chapter
+from narration.render import OUTPUT_RATE, Pauses, render_chapter, render_pieces
 from narration.script import ChapterScript, Pause, Role, Utterance, build_script
 from narration.segment import JSON_VERSION as SEGMENT_JSON_VERSION, Segment
 from narration.segment_cache import SegmentCache
@@ -328,6 +331,36 @@ def speak_mp3(scripts: Sequence[ChapterScript], engine: Engine, *, speed: float 
         buffer = io.BytesIO()
         write_frames(buffer, done)
         return buffer.getvalue()
+
+
+def speak_pieces(scripts: Sequence[ChapterScript], engine: Engine, *, speed: float = 1.0,
+                 rate: int = OUTPUT_RATE, target_lufs: float = TARGET_LUFS,
+                 pauses: Pauses = Pauses(),
+                 on_spoken: SpokenCallback = lambda u, hit: None) -> Iterator[np.ndarray]:
+    """A short text's speech as it is said: per utterance, float samples at `rate` with the
+    silence that follows it (and the lead-in before the first), for a stream that must start
+    before the text is done. The same parts, pauses and lead-in as `speak_mp3`, so both last
+    as long. Each utterance is brought to `target_lufs` on its own (`prepare_loudness`, what a
+    part goes through), since a stream cannot wait to measure a whole part: sentences come out
+    evenly loud, where a part keeps their natural differences. Nothing is spoken until the
+    caller asks for the next piece, so a caller that stops asking stops the work.
+    """
+    check_speed(speed)
+    speak = make_speaker(engine, speed, None, on_spoken)
+    parts = plan_parts(scripts, pauses=pauses)
+    before = samples_for(pauses.lead_in, rate) if parts else 0
+    for index, part in enumerate(parts):
+        # The silence between parts goes after the last words of one, not before the next: a
+        # piece ends in silence, so the encoder's look-ahead holds back only silence.
+        after_part = samples_for(parts[index + 1].lead, rate) if index + 1 < len(parts) else 0
+        pieces = render_pieces(part.script, speak, pauses=pauses, rate=rate)
+        for count, (_, clip, gap) in enumerate(pieces, 1):
+            if count == len(part.script.utterances):
+                gap = after_part
+            speech = prepare_loudness(Audio(clip, rate), target_lufs).samples
+            yield np.concatenate([np.zeros(before, np.float32), speech,
+                                  np.zeros(gap, np.float32)])
+            before = 0
 
 
 def _resolved(segment: Segment) -> concurrent.futures.Future:

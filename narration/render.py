@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import soxr
@@ -80,6 +80,19 @@ def fade_edges(samples: np.ndarray, fade_samples: int) -> np.ndarray:
     return out
 
 
+def render_pieces(script: ChapterScript, speak: Callable[[Utterance], Audio], *,
+                  pauses: Pauses = Pauses(), rate: int = OUTPUT_RATE
+                  ) -> Iterator[tuple[Utterance, np.ndarray, int]]:
+    """Each utterance spoken, resampled to `rate` and faded, as (utterance, clip, samples of
+    the pause after it), one at a time: what `render_chapter` lays end to end, and what a
+    stream sends as soon as it is said. The last utterance has no pause after it."""
+    fade = samples_for(pauses.fade, rate)
+    for index, utterance in enumerate(script.utterances):
+        clip = fade_edges(resample(speak(utterance), rate), fade)
+        last = index == len(script.utterances) - 1
+        yield utterance, clip, 0 if last else samples_for(pauses.after(utterance.pause), rate)
+
+
 def render_chapter(script: ChapterScript, speak: Callable[[Utterance], Audio], *,
                    pauses: Pauses = Pauses(), rate: int = OUTPUT_RATE,
                    two_voices: bool = False) -> RenderedChapter:
@@ -94,22 +107,24 @@ def render_chapter(script: ChapterScript, speak: Callable[[Utterance], Audio], *
     narrator's and the quotes' clips are each brought to the podcast loudness
     (`normalize_groups`) before the part as a whole is: two engines rarely speak equally loud.
     """
-    fade = samples_for(pauses.fade, rate)
-    clips = [resample(speak(utterance), rate) for utterance in script.utterances]
-    if two_voices:
-        clips = normalize_groups(clips, [u.role == Role.QUOTE for u in script.utterances], rate)
+    if two_voices:  # the groups are leveled together, so every clip is spoken first
+        clips = normalize_groups([resample(speak(u), rate) for u in script.utterances],
+                                 [u.role == Role.QUOTE for u in script.utterances], rate)
+        leveled = iter(clips)
+        pieces_of = render_pieces(script, lambda _u: Audio(next(leveled), rate), pauses=pauses,
+                                  rate=rate)
+    else:
+        pieces_of = render_pieces(script, speak, pauses=pauses, rate=rate)
     pieces: list[np.ndarray] = []
     cues: list[Cue] = []
     position = 0
-    for index, utterance in enumerate(script.utterances):
-        clip = fade_edges(clips[index], fade)
+    for utterance, clip, gap in pieces_of:
         pieces.append(clip)
         label = "" if not two_voices else QUOTE_LABEL if utterance.role == Role.QUOTE \
             else NARRATOR_LABEL
         cues.append(Cue(position / rate, (position + len(clip)) / rate, utterance.text, label))
         position += len(clip)
-        if index < len(script.utterances) - 1:
-            gap = samples_for(pauses.after(utterance.pause), rate)
+        if gap:
             pieces.append(np.zeros(gap, dtype=np.float32))
             position += gap
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)

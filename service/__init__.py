@@ -39,7 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "EVENTS_RECHECK_SECONDS": 5.0,  # how often a stream checks that its key is still valid
     "SPEECH_MAX_INPUT": 4096,  # characters per /v1/audio/speech request (OpenAI's limit)
     "SPEECH_PER_USER": 2,  # /v1/audio/speech requests one user may have in progress at once
-    "SPEECH_TIMEOUT_SECONDS": 120,  # how long a speech request waits for the workers
+    "SPEECH_TIMEOUT_SECONDS": 120,  # how long speech waits for the workers (streamed: per chunk)
+    "SPEECH_MAX_STREAMS": 8,  # streamed speech responses per web process; 503 beyond
     "ENQUEUE": None,  # callable(job_id); None: state.queue.TaskQueue(...).start_job
     "RATE_LIMIT": "",  # per API key, limits syntax ("600/minute"); empty: none
     "RATE_LIMIT_IP": "",  # per client address; empty: none

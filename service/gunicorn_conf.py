@@ -1,9 +1,10 @@
 """gunicorn settings for the web process, shared by the Procfile and `narrator up`:
 `gunicorn -c python:service.gunicorn_conf --bind HOST:PORT 'service:create_app()'`.
 
-gthread: event streams and slow clients hold a thread each, not a process. Event streams may
-take at most NARRATOR_EVENTS_MAX_STREAMS (16) of the 32 threads (service/api/events.py), so
-the page, the API and podcast apps always have the other half. Keep-alive 30 s:
+gthread: event streams, streamed speech and slow clients hold a thread each, not a process.
+Event streams may take at most NARRATOR_EVENTS_MAX_STREAMS (16) of the 32 threads and speech
+streams SPEECH_MAX_STREAMS (8) (service/streams.py), so the page, the API and podcast apps
+always have a quarter of them, and quick requests need no more. Keep-alive 30 s:
 with gunicorn's 2 s default, a client polling every ~2 s sends just as the server drops the idle
 connection and gets "connection reset" (seen in tests/test_load.py); idle connections wait in the
 poller, not in a thread, so a longer keep-alive is cheap. No control socket: gunicorn's default

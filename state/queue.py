@@ -21,6 +21,9 @@ PLAN_TASK = "narrator.plan_job"
 """Reads and plans a job, then queues its parts and the join (workers/tasks.py)."""
 SPEAK_TASK = "narrator.speak"
 """Speaks a short text for /v1/audio/speech and stores the audio in the media store."""
+SPEAK_STREAM_TASK = "narrator.speak_stream"
+"""Speaks a short text sentence by sentence, publishing the audio as it comes
+(state/speech_stream.py): /v1/audio/speech with "stream": true."""
 SOFT_LIMIT_SHARE = 0.9
 """The soft time limit (a catchable exception, so the job fails with a reason) comes first; the
 hard limit, which kills the process, is the backstop."""

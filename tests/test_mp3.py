@@ -182,3 +182,36 @@ def test_a_silent_episode_is_still_a_valid_mp3(tmp_path):
                           tmp_path / "quiet.mp3")
     audio = decode(files.mp3)
     assert len(audio) == round(files.duration * 44100) and not np.any(audio)
+
+
+def test_a_stream_fed_piece_by_piece_is_one_mp3_that_flows_as_it_is_fed(tmp_path):
+    """Frames come out while the encoder is still being fed, and the pieces decode as one file
+    as long as all of them, no gap between: what a streamed /v1/audio/speech sends."""
+    import threading
+
+    from narration.encode import Mp3Stream
+
+    out, arrived = bytearray(), threading.Event()
+
+    def collect(data: bytes) -> None:
+        out.extend(data)
+        arrived.set()
+
+    engine = ToneEngine(44100)
+    pieces = [engine.synthesize("word " * words).samples * 0.3 for words in (12, 7, 20)]
+    stream = Mp3Stream(44100, collect)
+    stream.write(pieces[0])
+    assert arrived.wait(10), "no frames before the stream ended"
+    for piece in pieces[1:]:
+        stream.write(piece)
+    stream.close()
+    (tmp_path / "stream.mp3").write_bytes(bytes(out))
+    decoded = decode(tmp_path / "stream.mp3")
+    fed = sum(map(len, pieces))
+    # No info frame, so decoders keep the encoder's delay and padding: at most two frames more.
+    assert fed <= len(decoded) <= fed + 2 * 1152 + 1105
+    position = 0
+    for piece in pieces:  # each piece's tone is where it was fed: nothing lost or doubled
+        middle = position + len(piece) // 2 + 1105
+        assert np.abs(decoded[middle - 500:middle + 500]).max() > 0.1
+        position += len(piece)

@@ -232,3 +232,35 @@ def test_speech_is_one_mp3_of_every_part_without_tags(tmp_path):
     pauses = sum(0.35 if u.pause == Pause.SENTENCE else 0.8 for s in scripts for u in s.utterances)
     expected = words * 0.1 / 1.25 + pauses - 0.8 + 0.6  # lead-in first, no pause after the last
     assert len(audio) / 44100 == pytest.approx(expected, abs=0.05 * len(parts))
+
+
+@pytest.mark.parametrize("rate", [44100, 24000])
+def test_streamed_speech_is_the_same_parts_one_sentence_at_a_time(tmp_path, rate):
+    """What /v1/audio/speech streams: a piece per utterance, each ending in the silence that
+    follows it, together exactly as long as the segments `speak_mp3` joins."""
+    from narration.pipeline import narrate_parts, speak_pieces
+
+    scripts = build_script(read_plain("Opening words.\n\n" + LONG_TEXT[:3000]), max_chars=400)
+    parts = plan_parts(scripts)
+    assert len(parts) > 2
+    spoken = []
+    pieces = list(speak_pieces(scripts, ToneEngine(), speed=1.25, rate=rate,
+                               on_spoken=lambda utterance, hit: spoken.append(utterance)))
+    utterances = [u for s in scripts for u in s.utterances]
+    assert len(pieces) == len(spoken) == len(utterances)
+    assert all(not piece[-100:].any() for piece in pieces[:-1])  # ends in its pause
+    segments = narrate_parts(parts, ToneEngine(), tmp_path, speed=1.25)
+    whole = sum(segment.samples for segment, _ in segments)  # at 44.1 kHz
+    assert abs(sum(map(len, pieces)) - whole * rate / 44100) <= len(utterances)  # rounding
+
+
+def test_streamed_speech_stops_when_no_longer_asked():
+    """Nothing more is spoken once the caller stops asking (a listener that left)."""
+    from narration.pipeline import speak_pieces
+
+    scripts = build_script(read_plain(LONG_TEXT[:2000]), max_chars=400)
+    spoken = []
+    pieces = speak_pieces(scripts, ToneEngine(), on_spoken=lambda u, hit: spoken.append(u))
+    next(pieces), next(pieces)
+    pieces.close()
+    assert len(spoken) == 2

@@ -23,7 +23,8 @@ from state import jobs
 from state.lexicons import resolve_lexicon
 from state.media import MediaStoreError
 from state.voices import voices_for_user
-from state.queue import PLAN_TASK, SPEAK_TASK, TaskQueue
+from state.queue import PLAN_TASK, SPEAK_STREAM_TASK, SPEAK_TASK, TaskQueue
+from state.speech_stream import ChunkWriter
 from workers import joining, planning, speech
 from workers.celery_app import app
 from workers.parts import (JobStopped, PartProgress, publish_preview, speak_part,
@@ -211,3 +212,37 @@ def speak(request_id: str, text: str, voice_id: str, speed: float, audio_format:
         return {"error": {"code": error.code, "message": error.message, "field": error.field,
                           "status": error.status}}
     return {"key": key}
+
+
+@app.task(name=SPEAK_STREAM_TASK, ignore_result=True)
+def speak_stream(request_id: str, text: str, voice_id: str, speed: float, audio_format: str,
+                 user_id: str | None = None, lexicons: list[str] | None = None) -> None:
+    """Speak a short text for /v1/audio/speech with "stream": each sentence's audio goes to the
+    request's Redis list as soon as it is encoded, then the end marker; a failure goes there as
+    an error marker (a text or lexicon error with its 4xx status, anything else as a 500) for
+    the web process to answer or to end the stream with."""
+    chunks = ChunkWriter(app.backend.client, request_id)
+    if chunks.canceled():  # the listener left while the task waited in the queue
+        log.info("speech stream %s: the listener left before it started", request_id)
+        return
+    try:
+        with database().session(readonly=True) as session:
+            lexicon = resolve_lexicon(session, user_id, lexicons)
+            voice = voices_for_user(session, user_id, catalogue()).find(voice_id)
+        engine = voices.load_engine(voice)
+        spoken, total = speech.stream_text(chunks, engine, text, speed=speed,
+                                           audio_format=audio_format,
+                                           bitrate=settings().bitrate, lexicon=lexicon)
+    except NarrationError as error:
+        chunks.error(error.code, error.message, error.field, error.status)
+        return
+    except Exception as error:
+        log.exception("speech stream %s failed", request_id)
+        chunks.error("speech_failed", f"The worker could not speak the text: {error}", None, 500)
+        return
+    if spoken < total:
+        log.info("speech stream %s stopped: the listener left after %d of %d sentences",
+                 request_id, spoken, total)
+    else:
+        log.info("speech stream %s done: %d sentences, %d chunks, %d bytes", request_id, total,
+                 chunks.chunks, chunks.bytes)

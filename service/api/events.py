@@ -3,86 +3,32 @@
 The stream polls the database instead of subscribing to Redis: progress already lands in the
 database once per sentence, and polling keeps the web process free of broker connections.
 
-A stream holds one of the web process's gthread threads for as long as it is open (gunicorn's
-gthread worker is what the Procfile and `narrator up` run; see service/gunicorn_conf.py). So
-streams are admitted, per process, like a bounded pool inside the thread pool: at most
-EVENTS_PER_USER per user (429 beyond, naming the cap) and EVENTS_MAX_STREAMS in all (503 beyond,
-with Retry-After), which keeps the other threads free for ordinary requests however many
-streams are asked for. This keeps one server and one thread model; an async server (gevent,
-uvicorn) would hold streams more cheaply, but would change how every other view and the
-database driver run for the sake of a few progress streams per user. Each stream re-checks its
-key (or page session) every EVENTS_RECHECK_SECONDS, so a revoked key's stream ends.
+A stream holds one of the web process's threads for as long as it is open, so streams are
+admitted like a bounded pool inside the thread pool (service/streams.py): at most
+EVENTS_PER_USER per user (429 beyond) and EVENTS_MAX_STREAMS in all (503 beyond). Each stream
+re-checks its key (or page session) every EVENTS_RECHECK_SECONDS, so a revoked key's stream ends.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections import Counter
 from typing import Callable, Iterator
 
 from flask import Response, current_app
 
-from narration.errors import NarrationError
+from service.streams import stream_slots
 from state import jobs
 
 log = logging.getLogger(__name__)
-
-
-class TooManyStreamsError(NarrationError):
-    code = "too_many_streams"
-    status = 429
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.headers = {"Retry-After": "10"}
-
-
-class StreamsBusyError(NarrationError):
-    code = "streams_busy"
-    status = 503
-    headers = {"Retry-After": "10"}
-
-
-class StreamSlots:
-    """How many event streams this web process holds open, in all and per user."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.by_user: Counter[str] = Counter()
-
-    def acquire(self, user_id: str, *, per_user: int, total: int) -> Callable[[], None]:
-        """Take a slot or refuse; returns the (idempotent) release."""
-        with self.lock:
-            if self.by_user[user_id] >= per_user:
-                raise TooManyStreamsError(
-                    f"You have {self.by_user[user_id]} event streams open; the limit is "
-                    f"{per_user} at once per user. Close one (or poll the narration) first.")
-            if sum(self.by_user.values()) >= total:
-                raise StreamsBusyError(
-                    f"The service is holding its limit of {total} event streams; try again "
-                    "shortly, or poll the narration instead.")
-            self.by_user[user_id] += 1
-        released = threading.Event()
-
-        def release() -> None:
-            with self.lock:
-                if not released.is_set():
-                    released.set()
-                    self.by_user[user_id] -= 1
-                    if self.by_user[user_id] <= 0:
-                        del self.by_user[user_id]
-
-        return release
 
 
 def open_stream(db, job_id: str, base_url: str, *, user_id: str,
                 still_allowed: Callable[[], bool], **timings) -> Response:
     """The SSE response for a job, once a slot is free for it (429/503 otherwise, as JSON)."""
     config = current_app.config
-    slots = current_app.extensions.setdefault("narrator_event_streams", StreamSlots())
+    slots = stream_slots("event streams", "poll the narration")
     release = slots.acquire(user_id, per_user=int(config["EVENTS_PER_USER"]),
                             total=int(config["EVENTS_MAX_STREAMS"]))
     stream = event_stream(db, job_id, base_url, still_allowed=still_allowed,
