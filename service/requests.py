@@ -31,7 +31,7 @@ import json
 import math
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from werkzeug.wrappers import Request
 
@@ -43,7 +43,7 @@ from narration.pipeline import check_speed
 from narration.reading import clean_text, decode_text
 from narration.reading.structured import checked_chapters
 from service.errors import (InvalidRequestError, MalformedJSONError, MissingFieldError,
-                            UnsupportedMediaTypeError)
+                            NotRetryableError, UnsupportedMediaTypeError)
 from voices import Catalogue, Voice, recognizer
 
 SOURCES = ("text", "markdown", "chapters", "html", "url")
@@ -156,6 +156,25 @@ def build_request(fields: dict, catalogue: Catalogue) -> NarrationRequest:
         request["check"] = True
     return NarrationRequest(request, source, chars, title, author, voice, speed,
                             request_hash(request, voice, speed, feed), feed)
+
+
+def again_request(job, catalogue: Catalogue) -> NarrationRequest:
+    """A stored narration's request, to narrate it again as a new job: the same text, voice,
+    quote voice, speed, check and lexicon names, with the title and author the narration has
+    now (one changed since with PATCH is kept). Checked again as a submission is: a voice may
+    have been removed since, or the recognizer. Its hash names the narration it repeats, so an
+    Idempotency-Key used to repeat one narration is refused for another (or for a POST)."""
+    stored = job.request
+    if not stored:
+        raise NotRetryableError("This narration was made before the service kept what was sent; "
+                                "send its text again.", field="id")
+    fields = {name: stored.get(name) for name in ("quote_voice", "lexicons", "check")}
+    wanted = build_request({**fields, stored["source"]: stored["input"], "voice": job.voice,
+                            "speed": job.speed}, catalogue)
+    again = {**wanted.request, "title": job.title, "author": job.author}
+    return replace(wanted, request=again, title=job.title, author=job.author, feed=None,
+                   request_hash=request_hash({**again, "again": job.id}, wanted.voice,
+                                             wanted.speed, None))
 
 
 def lexicon_names(value: object) -> list[str]:

@@ -152,9 +152,15 @@ def set_clip(feed: Feed, which: str, record: dict | None) -> dict | None:
 def episode_clips(session: Session, job_id: str) -> dict[str, dict | None]:
     """The intro and outro a narration's episode gets when it is joined: those its feed has now
     (the first feed it was put in, which is the one it was submitted to)."""
-    feed = session.scalar(select(Feed).join(FeedEntry).where(FeedEntry.job_id == job_id)
-                          .order_by(FeedEntry.added_at, Feed.id).limit(1))
+    feed = next(iter(job_feeds(session, job_id)), None)
     return {which: getattr(feed, which) if feed is not None else None for which in CLIPS}
+
+
+def job_feeds(session: Session, job_id: str) -> list[Feed]:
+    """The feeds a narration is in, in the order it was put in them: the first is the one it was
+    submitted to (unless it was taken out of that one since)."""
+    return list(session.scalars(select(Feed).join(FeedEntry).where(FeedEntry.job_id == job_id)
+                                .order_by(FeedEntry.added_at, Feed.id)))
 
 
 def delete_feed(session: Session, feed: Feed) -> None:

@@ -1,9 +1,11 @@
-"""The narration jobs: create, read, list, follow (Server-Sent Events) and cancel.
+"""The narration jobs: create, read, list, follow (Server-Sent Events), cancel, retry, and
+narrate again (a new job from a stored one's request).
 
 Choices a client can rely on (also in the OpenAPI document):
 - POST answers 202 with the new job; a retry with the same Idempotency-Key and the same request
   answers 200 with the job first made (header `Idempotent-Replayed: true`), never a second job;
-  the same key with a different request is 422 `idempotency_conflict`.
+  the same key with a different request is 422 `idempotency_conflict`. POST …/{id}/again
+  answers the same way (its key names the narration repeated).
 - DELETE of a queued or running job answers 202 with the canceled job; of a canceled one 200
   (idempotent); of a done or failed one 409 `job_finished`.
 """
@@ -21,7 +23,8 @@ from service.auth import current_user, require_user, still_signed_in
 from service.limits import check_quotas
 from service.errors import (InvalidRequestError, JobFinishedError, NotFoundError,
                             NotRetryableError, ServiceUnavailableError)
-from service.requests import idempotency_key, parse_narration_request, parse_narration_update
+from service.requests import (again_request, idempotency_key, parse_narration_request,
+                              parse_narration_update)
 from state import feeds, jobs
 from state.lexicons import named_lexicons
 from state.voices import voices_for_user
@@ -49,19 +52,17 @@ def create_narration():
     with services.db.session(readonly=True) as session:
         catalogue = voices_for_user(session, current_user(), services.catalogue)
     wanted = parse_narration_request(request, catalogue)
-    with services.db.session() as session:
-        job, created = store_narration(session, wanted, key)
-        # A repeat of a submission that was stored but never reached the queue runs it now.
-        requeue = not created and never_queued(session, job)
-        job_id = job.id
-    if created or requeue:
-        queue(job_id)
-    response = jsonify(read_job(job_id))
-    response.status_code = 202 if created or requeue else 200
-    response.headers["Location"] = f"{base_url()}{url_for('narrations.get_narration', job_id=job_id)}"
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return submitted(lambda session: store_narration(session, wanted, key))
+
+
+@bp.post("/<uuid:job_id>/again")
+@produces(JSON)
+def narrate_again(job_id: UUID):
+    """A new narration of one of the caller's narrations (any status), answered as a POST is:
+    the lexicons are resolved again when it is planned, so entries added since apply, and the
+    sentence cache makes only the sentences they change be synthesized anew."""
+    key = idempotency_key(request)
+    return submitted(lambda session: store_again(session, str(job_id), key))
 
 
 @bp.get("")
@@ -150,10 +151,31 @@ def narration_events(job_id: UUID):
                        still_allowed=still_signed_in(), **event_timings())
 
 
-def store_narration(session, wanted, key: str | None):
+def submitted(store):
+    """Store a job with `store(session)` → (job, created), queue it and answer with it: 202 and
+    its Location; for an Idempotency-Key seen before, 200 with the job made then (queued now if
+    it never reached the queue)."""
+    with narrator().db.session() as session:
+        job, created = store(session)
+        # A repeat of a submission that was stored but never reached the queue runs it now.
+        requeue = not created and never_queued(session, job)
+        job_id = job.id
+    if created or requeue:
+        queue(job_id)
+    response = jsonify(read_job(job_id))
+    response.status_code = 202 if created or requeue else 200
+    response.headers["Location"] = f"{base_url()}{url_for('narrations.get_narration', job_id=job_id)}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def store_narration(session, wanted, key: str | None, *, into: list | None = None):
     """Store a checked request as the caller's job, in its feed: (job, created). Shared by the
-    single and the batch POST."""
-    feed = chosen_feed(session, wanted.feed)
+    single and the batch POST, and narrating again, which gives the feeds (`into`) itself."""
+    if into is None:
+        feed = chosen_feed(session, wanted.feed)
+        into = [feed] if feed is not None else []
     # Names a lexicon the caller does not have: 422 unknown_lexicon, before anything is stored.
     named_lexicons(session, current_user(), wanted.request.get("lexicons") or ())
     # A reused key with a different request raises IdempotencyConflict (422) from here.
@@ -165,9 +187,23 @@ def store_narration(session, wanted, key: str | None):
         user_id=current_user())
     if created:
         check_quotas(session, job)  # 429 rolls the new job back
-    if created and feed is not None:
-        feeds.add_job(session, feed, job)
+        for feed in into:
+            feeds.add_job(session, feed, job)
     return job, created
+
+
+def store_again(session, job_id: str, key: str | None):
+    """Store a new job from the stored request of the caller's narration `job_id`: (job, created).
+
+    It goes into every feed that narration is in now, in the same order (so the first, whose
+    intro and outro its episode gets, stays the one it was submitted to); into none when that
+    narration is in none: it was sent with `"feed": null` or taken out of its feeds, and
+    narrating it again must not publish it to subscribers.
+    """
+    original = owned_job(session, job_id)
+    catalogue = voices_for_user(session, current_user(), narrator().catalogue)
+    return store_narration(session, again_request(original, catalogue), key,
+                           into=feeds.job_feeds(session, original.id))
 
 
 def read_job(job_id: str) -> dict:
