@@ -4,7 +4,7 @@
 
 import { apiUrl, requestJson, newIdempotencyKey, whenUnauthorized } from "./api.js";
 import { renderCheck, renderNames, setUpChecks } from "./checks.js";
-import { forgetFeeds, loadFeeds, noteNarrationFeed, setUpFeeds } from "./feeds.js";
+import { forgetFeeds, loadFeeds, noteNarrationAgain, noteNarrationFeed, setUpFeeds } from "./feeds.js";
 import { setUpForm, setBusy, showApiError } from "./form.js";
 import { followJob, isTerminal, jobUrl, renderChapters, renderSummary } from "./job.js";
 import { PreviewPlayer, loadEpisode, resetEpisode } from "./player.js";
@@ -22,8 +22,8 @@ const preview = new PreviewPlayer();
 let current = { id: null, stop: () => {}, episodeLoaded: false };
 // One key per distinct request, so a retried submission (a dropped connection) never makes a second job.
 let pending = { body: "", key: "" };
-// What each job of this tab was sent as, so "Narrate again" can send it again (as a new job).
-const sentBodies = new Map();
+// The same for narrating a job again: one key per job narrated again, until it is made.
+let pendingAgain = { id: "", key: "" };
 
 /** Sends the form's body as a new narration and opens the job it makes. */
 async function submit(body) {
@@ -38,16 +38,20 @@ async function submit(body) {
       headers: { "Idempotency-Key": pending.key },
     });
     pending = { body: "", key: "" };
-    sentBodies.set(job.id, body);
-    history.replaceState(null, "", `#job=${encodeURIComponent(job.id)}`);
     noteNarrationFeed(job.id, body.feed);
-    showJob(job, sent);
-    document.getElementById("job-heading").focus();
+    openNewJob(job, sent);
   } catch (error) {
     showApiError(error);
   } finally {
     setBusy(false);
   }
+}
+
+/** Shows a job just made (its state as of `sent`), names it in the address and moves focus to it. */
+function openNewJob(job, sent) {
+  history.replaceState(null, "", `#job=${encodeURIComponent(job.id)}`);
+  showJob(job, sent);
+  document.getElementById("job-heading").focus();
 }
 
 /** Shows a job (its state as of `asOf`) in the job card and follows it until it ends. */
@@ -79,7 +83,7 @@ function drawJob() {
   renderSummary(job);
   renderChapters(chapterList, job, preview);
   renderCheck(job);
-  renderNames(job, sentBodies.has(job.id));
+  renderNames(job);
   if (job.status === "done" && !current.episodeLoaded) {
     current.episodeLoaded = true;
     loadEpisode(job);
@@ -87,11 +91,20 @@ function drawJob() {
   if (isTerminal(job)) current.stop(); // the list's polling may have seen the end first
 }
 
-/** Sends the job shown again, as a new narration: lexicon entries added since apply to it, and
- * the sentence cache makes only the sentences they touch narrate anew. */
-function narrateAgain() {
-  const body = current.id && sentBodies.get(current.id);
-  if (body) submit(body);
+/** Narrates the job shown again as a new narration, made by the service from what the job was
+ * sent as (so any job of yours, however it was sent): lexicon entries added since apply to it,
+ * and the sentence cache makes only the sentences they touch narrate anew. Then shows it. */
+async function narrateAgain() {
+  const id = current.id;
+  if (!id) return;
+  if (pendingAgain.id !== id) pendingAgain = { id, key: newIdempotencyKey() };
+  const sent = Date.now();
+  const job = await requestJson(apiUrl(`/narrations/${encodeURIComponent(id)}/again`), {
+    method: "POST", headers: { "Idempotency-Key": pendingAgain.key },
+  });
+  pendingAgain = { id: "", key: "" };
+  noteNarrationAgain(job.id, id);
+  openNewJob(job, sent);
 }
 
 /** Opens the job named in the address (#job=<id>), so a reload or a shared link shows it again. */

@@ -1,6 +1,6 @@
 // The checks on the job card: the names a listener may hear wrong (each with a play button and a
-// way to add a pronunciation to your lexicon), narrating again with them, and the recognition
-// check's summary. Everything is built as DOM nodes (no innerHTML: names come from user text).
+// way to add a pronunciation to your lexicon), narrating again with them (any narration of yours:
+// the service keeps what was sent), and the recognition check's summary. Everything is built as DOM nodes (no innerHTML: names come from user text).
 
 import { apiUrl, requestJson } from "./api.js";
 import { clock } from "./format.js";
@@ -12,7 +12,7 @@ const section = document.getElementById("names");
 const summary = document.getElementById("names-summary");
 const list = document.getElementById("names-list");
 const again = document.getElementById("narrate-again");
-const againHint = document.getElementById("narrate-again-hint");
+const againError = document.getElementById("narrate-again-error");
 const checkBox = document.getElementById("job-check");
 let audioContext = null; // made on the first Play press (browsers start sound only after a gesture)
 let playing = null;
@@ -20,11 +20,12 @@ let playing = null;
 let shownJob = null;
 
 /** Draws the names of the job (once per job: rows keep what a person is typing). */
-export function renderNames(job, canNarrateAgain) {
+export function renderNames(job) {
   if (shownJob !== job.id) {
     shownJob = job.id;
     list.replaceChildren();
-    again.hidden = againHint.hidden = true; // shown once a pronunciation is added
+    again.hidden = true; // shown once a pronunciation is added
+    againError.textContent = "";
   }
   const names = job.names;
   section.hidden = !names || names.names === 0;
@@ -33,8 +34,6 @@ export function renderNames(job, canNarrateAgain) {
   for (const name of names.words) {
     if (!list.querySelector(`li[data-word="${CSS.escape(name.word)}"]`)) list.append(nameRow(job, name));
   }
-  againHint.textContent = canNarrateAgain ? "" : "Narrating again works for narrations sent from this page in this tab.";
-  again.disabled = !canNarrateAgain;
 }
 
 /** One name: the word, where it is said, a play button, and a field to add a pronunciation. */
@@ -145,7 +144,7 @@ async function addPronunciation(word, said, { row, state, error, add }) {
     }
     row.dataset.inLexicon = "true";
     state.textContent = `Added: ${said}`;
-    again.hidden = againHint.hidden = false;
+    again.hidden = false;
   } catch (failure) {
     error.textContent = failure.message;
   } finally {
@@ -193,7 +192,20 @@ export function renderCheck(job) {
   }));
 }
 
-/** Wires "Narrate again with these pronunciations" to `narrateAgain()` (which re-sends the request). */
+/**
+ * Wires "Narrate again with these pronunciations" to `narrateAgain()`, which makes the new
+ * narration and shows it; a refusal (a quota, a voice removed since) is said under the button.
+ */
 export function setUpChecks(narrateAgain) {
-  again.addEventListener("click", () => narrateAgain());
+  again.addEventListener("click", async () => {
+    againError.textContent = "";
+    again.disabled = true; // one click, one narration
+    try {
+      await narrateAgain();
+    } catch (failure) {
+      againError.textContent = failure.message;
+    } finally {
+      again.disabled = false;
+    }
+  });
 }

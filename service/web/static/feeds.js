@@ -76,6 +76,11 @@ export function noteNarrationFeed(jobId, feed) {
   if (shown && (feed === shown.id || (feed === "default" && shown.default))) entries.set(jobId, "queued");
 }
 
+/** A narration made again from `fromId`: it went into the feeds that one is in. */
+export function noteNarrationAgain(jobId, fromId) {
+  if (entries.has(fromId)) entries.set(jobId, "queued");
+}
+
 /** "3 episodes · 1 on its way": each narration's status as the store holds it. */
 function renderEpisodes() {
   let ready = 0;
