@@ -192,3 +192,16 @@ def test_a_body_or_a_bad_key_is_refused_clearly(client):
 def test_only_post_narrates_again(client, method):
     first = submit(client, {"text": TEXT, "voice": "male"})
     assert getattr(client, method)(f"{first['links']['self']}/again").status_code == 405
+
+
+def test_a_narration_made_before_requests_were_kept_cannot_be_narrated_again(app, client):
+    from state.models import Job
+
+    first = submit(client, {"text": TEXT, "voice": "male"})
+    with app.extensions["narrator"].db.session() as session:
+        session.get(Job, first["id"]).request = None  # as migration 0003 left older jobs
+    response = client.post(f"{first['links']['self']}/again")
+    assert response.status_code == 409
+    error = error_of(response)
+    assert error["code"] == "not_retryable" and "send its text again" in error["message"]
+    assert len(client.get(NARRATIONS).get_json()["narrations"]) == 1
