@@ -79,7 +79,8 @@ def test_again_keeps_a_changed_title_the_check_flag_and_every_feed_the_original_
     notes = client.post("/api/v1/feeds", json={"title": "Notes"}).get_json()["id"]
     first = submit(client, {"text": TEXT, "voice": "male", "feed": films, "check": True})
     assert client.put(f"/api/v1/feeds/{notes}/episodes/{first['id']}").status_code in (200, 201)
-    assert client.patch(first["links"]["self"], json={"title": "Ex Machina (2014)"}).status_code == 200
+    renamed = client.patch(first["links"]["self"], json={"title": "Ex Machina (2014)"})
+    assert renamed.status_code == 200
 
     again = client.post(f"{first['links']['self']}/again").get_json()
     assert again["title"] == "Ex Machina (2014)"
