@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from narration.errors import NarrationError
 from state.feeds import job_changed, publish_job
 from state.models import ACTIVE, Job, JobPart, utcnow
-from state.views import job_view  # noqa: F401  (the API resource; re-exported here)
 
 if TYPE_CHECKING:
     from narration.pipeline import Part

@@ -22,6 +22,7 @@ from narration.script import build_script
 from state import jobs
 from state.db import MIGRATIONS, Database
 from state.models import Base, Job, utcnow
+from state.views import job_view
 
 BASE_URL = "https://narrator.example"
 DOCUMENT = Document(Metadata(title="Her", author="A. Critic"), (
@@ -74,7 +75,7 @@ def test_create_job_stores_the_request_unread_and_starts_queued(db):
     assert (job.status, job.title, job.voice, job.request) == ("queued", "Given", "male", REQUEST)
     assert (job.parts, job.chapters_total, job.planned_at, job.document) == ([], 0, None, None)
     assert job.created_at.tzinfo is not None and job.heartbeat_at == job.created_at
-    assert jobs.job_view(job, BASE_URL)["chapters"] == []
+    assert job_view(job, BASE_URL)["chapters"] == []
 
 
 def test_the_plan_stores_parts_the_document_and_the_facts_of_the_text(db):
@@ -117,7 +118,7 @@ def test_parts_of_a_chapter_are_one_chapter_to_users(db):
                          description="", title="Long", author="", parts=parts)
         jobs.start_part(session, job_id, 0)
         jobs.finish_part(session, job_id, 0, 60.0)
-    view = jobs.job_view(load(db, job_id), BASE_URL)
+    view = job_view(load(db, job_id), BASE_URL)
     [chapter] = view["chapters"]
     assert (chapter["title"], chapter["status"], chapter["audio"]) == ("Only", "running", None)
     assert chapter["sentences_total"] == sum(len(p.script.utterances) for p in parts)
@@ -125,7 +126,7 @@ def test_parts_of_a_chapter_are_one_chapter_to_users(db):
         for index in range(1, len(parts)):
             jobs.start_part(session, job_id, index)
             jobs.finish_part(session, job_id, index, 60.0)
-    [chapter] = jobs.job_view(load(db, job_id), BASE_URL)["chapters"]
+    [chapter] = job_view(load(db, job_id), BASE_URL)["chapters"]
     assert chapter["status"] == "done" and chapter["duration"] == 60.0 * len(parts)
     assert chapter["audio"].endswith(f"/narrations/{job_id}/chapters/0/audio.mp3")
 
@@ -181,7 +182,7 @@ def test_progress_is_summed_over_parts_and_never_goes_back(db):
     job = load(db, job_id)
     assert (job.status, job.sentences_done, job.chars_done) == ("running", 3, 17)
     assert job.started_at is not None
-    view = jobs.job_view(job, BASE_URL)
+    view = job_view(job, BASE_URL)
     assert view["progress"]["sentences_done"] == 3
     assert 0 < view["progress"]["percent"] < 100
     assert all(chapter["audio"] is None for chapter in view["chapters"])
@@ -200,7 +201,7 @@ def test_a_finished_job_shows_its_outputs(db):
     job = load(db, job_id)
     assert (job.status, job.sentences_done, job.chars_done) == ("done", job.sentences_total,
                                                                 job.chars_total)
-    view = jobs.job_view(job, BASE_URL + "/")
+    view = job_view(job, BASE_URL + "/")
     assert view["progress"]["percent"] == 100.0 and view["progress"]["eta_seconds"] == 0
     assert view["links"]["audio"] == f"{BASE_URL}/api/v1/narrations/{job_id}/audio.mp3"
     assert view["chapters"][2]["audio"] == f"{BASE_URL}/api/v1/narrations/{job_id}/chapters/2/audio.mp3"
@@ -214,7 +215,7 @@ def test_eta_follows_characters_per_second(db):
         jobs.record_progress(session, job_id, 0, 1, 10)
     job = load(db, job_id)
     job.chars_total = 30  # 10 characters took 20 s, so 20 more take 40 s
-    view = jobs.job_view(job, BASE_URL, now=job.started_at + timedelta(seconds=20))
+    view = job_view(job, BASE_URL, now=job.started_at + timedelta(seconds=20))
     assert view["progress"]["eta_seconds"] == pytest.approx(40.0)
 
 
@@ -227,7 +228,7 @@ def test_a_part_started_too_often_fails_the_job(db):
     job = load(db, job_id)
     assert (job.status, job.error_code) == ("failed", "redelivery_limit")
     assert "Part 2 (in chapter 'Middle') was started 3 times" in job.error_message
-    assert jobs.job_view(job, BASE_URL)["error"]["code"] == "redelivery_limit"
+    assert job_view(job, BASE_URL)["error"]["code"] == "redelivery_limit"
 
 
 def test_a_done_part_or_finished_job_is_not_started_again(db):

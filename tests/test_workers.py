@@ -18,6 +18,7 @@ from narration.document import Chapter, Document, Metadata
 from narration.encode import decode_mp3
 from state import jobs
 from state.models import Job, JobPart, utcnow
+from state.views import job_view
 from tests.conftest_service import MISSING_VOICE, wait_until
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ def test_a_voice_without_its_model_fails_the_job_with_a_reason(database, media_f
     assert (job.status, job.error_code) == ("failed", "voice_unavailable")
     assert "not installed" in job.error_message and MISSING_VOICE in job.error_message
     assert [p.status for p in job.parts] == ["failed"]
-    assert jobs.job_view(job, "http://x")["error"]["code"] == "voice_unavailable"
+    assert job_view(job, "http://x")["error"]["code"] == "voice_unavailable"
 
 
 def test_the_watchdog_requeues_a_silent_job_once_then_fails_it(database, media_folder,

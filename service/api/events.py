@@ -20,6 +20,7 @@ from flask import Response, current_app
 
 from service.streams import stream_slots
 from state import jobs
+from state.views import job_view
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def read_view(db, job_id: str, base_url: str) -> dict | None:
     """The job resource now, from a fresh session so each poll sees the latest commit."""
     with db.session(readonly=True) as session:
         job = jobs.get_job(session, job_id)
-        return jobs.job_view(job, base_url) if job is not None else None
+        return job_view(job, base_url) if job is not None else None
 
 
 def fingerprint(view: dict) -> str:

@@ -29,6 +29,7 @@ from state import feeds, jobs
 from state.lexicons import named_lexicons
 from state.voices import voices_for_user
 from state.models import utcnow
+from state.views import job_view
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def list_narrations():
     with narrator().db.session(readonly=True) as session:
         found = jobs.list_jobs(session, limit=limit + 1, before=before, user_id=current_user())
         page = found[:limit]
-        views = [jobs.job_view(job, base_url()) for job in page]
+        views = [job_view(job, base_url()) for job in page]
         cursor = page[-1].id if len(found) > limit else None
     next_url = (f"{base_url()}{url_for('narrations.list_narrations', limit=limit, cursor=cursor)}"
                 if cursor else None)
@@ -209,7 +210,7 @@ def store_again(session, job_id: str, key: str | None):
 def read_job(job_id: str) -> dict:
     """The caller's job resource, or 404."""
     with narrator().db.session(readonly=True) as session:
-        return jobs.job_view(owned_job(session, job_id), base_url())
+        return job_view(owned_job(session, job_id), base_url())
 
 
 def owned_job(session, job_id: str):
