@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import voices
+from cli.voices import PLAYERS
 from api_fixtures import app_config, client_for, error_of, make_user, QueueRecorder, recorded_app  # noqa: F401
 from narration.encode import decode_mp3
 from service import create_app
@@ -243,8 +244,9 @@ def test_cli_writes_a_sample_and_plays_it_or_says_how(tmp_path, data_dir):
     result = narrator_cli("--play", "male", cwd=tmp_path, data_dir=data_dir, path=str(bare))
     assert result.returncode == 0, result.stderr
     assert "no audio player" in result.stdout and ".mp3" in result.stdout
-    # With a player on PATH, that player gets the sample file.
-    player = bare / "mpg123"
+    # With a player on PATH, that player gets the sample file. It bears the name tried first,
+    # so a real player installed here (Debian's ffmpeg brings ffplay) is not chosen over it.
+    player = bare / PLAYERS[0][0]
     player.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'played'}\n")
     player.chmod(0o755)
     result = narrator_cli("--play", "male", cwd=tmp_path, data_dir=data_dir,
